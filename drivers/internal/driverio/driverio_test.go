@@ -1,0 +1,105 @@
+package driverio
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/valyala/fastjson"
+)
+
+func TestAppendStringIsJSON(t *testing.T) {
+	for _, s := range []string{
+		"", "plain", `quo"te`, `back\slash`, "new\nline\r\t", "\x00\x01\x1f\x7f",
+		"<tag>&amp;", "ünïcödé €", "\u2028\u2029", "bad\xffutf8\xc3",
+	} {
+		got := AppendString(nil, s)
+		var back string
+		if err := json.Unmarshal(got, &back); err != nil {
+			t.Errorf("AppendString(%q) = %s, not JSON: %v", s, got, err)
+			continue
+		}
+		// encoding/json is the reference, including its replacement of each
+		// invalid UTF-8 byte by U+FFFD.
+		ref, _ := json.Marshal(s)
+		var want string
+		if err := json.Unmarshal(ref, &want); err != nil {
+			t.Fatal(err)
+		}
+		if back != want {
+			t.Errorf("AppendString(%q) decodes to %q, want %q", s, back, want)
+		}
+	}
+}
+
+func TestBool(t *testing.T) {
+	if got := Bool(true, "ignored"); got != (Result{Stdout: "true"}) {
+		t.Errorf("Bool(true) = %+v", got)
+	}
+	if got := Bool(false, "why"); got != (Result{Stdout: "false", Stderr: "why"}) {
+		t.Errorf("Bool(false) = %+v", got)
+	}
+}
+
+func TestJSONObject(t *testing.T) {
+	env := MapEnv(map[string]string{
+		"EMPTY":  "",
+		"BROKEN": `{"a":`,
+		"ARRAY":  `[1]`,
+		"OK":     `{"a":{"b":"c","n":null,"t":true,"s":"true"}}`,
+	})
+	for name, wantPrefix := range map[string]string{
+		"UNSET":  "UNSET is not set",
+		"EMPTY":  "EMPTY is empty",
+		"BROKEN": "BROKEN is not valid JSON: ",
+		"ARRAY":  "ARRAY is not a JSON object but array",
+	} {
+		_, err := env.JSONObject(name)
+		if err == nil || !strings.HasPrefix(err.Error(), wantPrefix) {
+			t.Errorf("JSONObject(%s) error = %v, want prefix %q", name, err, wantPrefix)
+		}
+	}
+	v, err := env.JSONObject("OK")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, ok := String(v, "a", "b"); !ok || s != "c" {
+		t.Errorf("String(a.b) = %q, %v", s, ok)
+	}
+	if Field(v, "a", "n") != nil || Field(v, "a", "missing") != nil {
+		t.Error("Field of null or missing is not nil")
+	}
+	if _, ok := String(v, "a", "t"); ok {
+		t.Error("String of a boolean is ok")
+	}
+	if !IsTrue(v, "a", "t") || IsTrue(v, "a", "s") || IsTrue(v, "a", "n") {
+		t.Error("IsTrue accepts only the literal true")
+	}
+}
+
+func TestPVCStub(t *testing.T) {
+	env := map[string]string{
+		"PVC_NAME":           "disk-1",
+		"PVC_NAMESACE":       "default",
+		"STORAGE_CLASS_NAME": "ebs-gp3",
+	}
+	want := `{"apiVersion":"v1","kind":"PersistentVolumeClaim","metadata":{"name":"disk-1","namespace":"default"},"spec":{"storageClassName":"ebs-gp3"}}`
+	if got := PVCStub(MapEnv(env)); got != (Result{Stdout: want}) {
+		t.Errorf("PVCStub = %+v, want stdout %s", got, want)
+	}
+
+	env["PVC_NAME"] = `a"b\c` + "\n"
+	got := PVCStub(MapEnv(env))
+	v, err := fastjson.Parse(got.Stdout)
+	if err != nil {
+		t.Fatalf("PVCStub with special characters is not JSON: %v: %s", err, got.Stdout)
+	}
+	if s, _ := String(v, "metadata", "name"); s != env["PVC_NAME"] {
+		t.Errorf("name round-trips to %q", s)
+	}
+
+	delete(env, "PVC_NAMESACE")
+	if got := PVCStub(MapEnv(env)); got != (Result{Stderr: "PVC_NAMESACE is not set"}) {
+		t.Errorf("PVCStub without namespace = %+v", got)
+	}
+}

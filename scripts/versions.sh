@@ -1,0 +1,9 @@
+# Pinned versions and checksums of what scripts/setup.sh downloads.
+# Library and headers must be the same Wasmtime version.
+WASMTIME_VERSION=50.0.1
+WASMTIME_WHEEL_SHA256=cc14c3a17654e0394e0225b11813532ef0cd7bd1e222a0c5494cdedaabeddac4
+WASMTIME_CRATE_SHA256=3c24d3970786b4baecb5b6aff31759b4f361879e8d99dbd5dc36a9524a0db6e6
+# Go >= 1.24 builds -buildmode=c-shared wasip1 modules with //go:wasmexport.
+GO_MIN_VERSION=1.24.0
+GO_TOOLCHAIN_VERSION=1.24.11
+GO_TOOLCHAIN_SHA256=8a9685c09d449928863152512648530dafde05e7d41fcbb21baba3a852e84ef4

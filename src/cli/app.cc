@@ -1,0 +1,44 @@
+#include "cli/app.h"
+
+#include <exception>
+#include <iostream>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "cli/commands.h"
+
+namespace discoblocks::cli {
+
+int Run(int argc, char** argv) {
+  CLI::App app{"Discoblocks: declarative disks for Kubernetes, with drivers in WebAssembly"};
+  app.require_subcommand(1);
+  std::string log_level = "error";
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+
+  Action action;
+  AddDriversCommands(app, action);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? kExitOk : kExitError;
+  }
+  auto logger = spdlog::stderr_color_mt("discoblocks");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(spdlog::level::from_str(log_level));
+
+  try {
+    return action ? action() : kExitError;
+  } catch (const std::exception& e) {
+    // Every expected failure is a value; reaching this is a bug, reported as such.
+    std::cerr << "discoblocks: internal error: " << e.what() << "\n";
+    return kExitError;
+  }
+}
+
+}  // namespace discoblocks::cli

@@ -1,0 +1,16 @@
+// Sub-command registration, one function per command group. Internal to src/cli/.
+#pragma once
+
+#include <functional>
+
+#include <CLI/CLI.hpp>
+
+namespace discoblocks::cli {
+
+// A command's action, run after parsing; returns the exit status.
+using Action = std::function<int()>;
+
+// Adds `drivers list|inspect|call` to `app`; the chosen one sets `action`.
+void AddDriversCommands(CLI::App& app, Action& action);
+
+}  // namespace discoblocks::cli

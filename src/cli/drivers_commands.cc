@@ -1,0 +1,293 @@
+// discoblocks drivers list | inspect | call
+#include <chrono>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "cli/app.h"
+#include "cli/commands.h"
+#include "cli/output.h"
+#include "drivers/registry.h"
+#include "drivers/typed_calls.h"
+#include "util/document.h"
+#include "util/duration.h"
+#include "util/files.h"
+
+namespace discoblocks::cli {
+namespace {
+
+using drivers::DriverEntry;
+using drivers::DriverState;
+
+struct CommonFlags {
+  std::optional<std::string> drivers_dir;
+  std::string output = "table";
+};
+
+void AddCommonFlags(CLI::App& command, CommonFlags& flags, bool table_output) {
+  command.add_option("--drivers-dir", flags.drivers_dir,
+                     "drivers directory (default: $DISCOBLOCKS_DRIVERS_DIR, else /drivers)");
+  if (table_output) {
+    command.add_option("-o,--output", flags.output, "table or json")
+        ->check(CLI::IsMember({"table", "json"}));
+  } else {
+    flags.output = "text";
+    command.add_option("-o,--output", flags.output, "text or json")
+        ->check(CLI::IsMember({"text", "json"}));
+  }
+}
+
+int Fail(const std::string& message) {
+  std::cerr << "discoblocks: " << message << "\n";
+  return kExitError;
+}
+
+// Loads the registry (or one folder of it). Null, with a message printed, when
+// the engine cannot start or the directory cannot be read.
+std::unique_ptr<drivers::Registry> LoadRegistry(const CommonFlags& flags,
+                                                std::optional<std::string> only = std::nullopt) {
+  auto engine = wasm::Engine::Create();
+  if (!engine) {
+    Fail(engine.error().message);
+    return nullptr;
+  }
+  drivers::RegistryOptions options;
+  options.directory = drivers::ResolveDriversDir(flags.drivers_dir);
+  options.only = std::move(only);
+  auto registry = drivers::Registry::Load(std::move(engine).value(), options);
+  if (registry->directory_error()) {
+    Fail(*registry->directory_error());
+    return nullptr;
+  }
+  return registry;
+}
+
+std::vector<std::string> ContractExports(const drivers::Driver& driver) {
+  std::vector<std::string> names;
+  for (const auto& spec : drivers::AllFunctions()) {
+    if (driver.Exports(spec.function)) names.emplace_back(spec.name);
+  }
+  return names;
+}
+
+double Milliseconds(std::chrono::nanoseconds duration) {
+  return std::chrono::duration<double, std::milli>(duration).count();
+}
+
+nlohmann::json EntryJson(const DriverEntry& entry) {
+  nlohmann::json doc = {{"provisioner", entry.provisioner},
+                        {"state", drivers::DriverStateName(entry.state)}};
+  if (!entry.reason.empty()) doc["reason"] = entry.reason;
+  if (entry.driver) {
+    doc["exports"] = ContractExports(*entry.driver);
+    doc["sha256"] = entry.driver->sha256();
+    doc["size_bytes"] = entry.driver->size_bytes();
+    doc["compile_ms"] = Milliseconds(entry.driver->module_info().compile_time);
+  }
+  return doc;
+}
+
+int List(const CommonFlags& flags) {
+  auto registry = LoadRegistry(flags);
+  if (!registry) return kExitError;
+  const auto entries = registry->Entries();
+  if (flags.output == "json") {
+    nlohmann::json doc = nlohmann::json::array();
+    for (const auto& entry : entries) doc.push_back(EntryJson(entry));
+    std::cout << DumpJson(doc) << "\n";
+    return kExitOk;
+  }
+  std::vector<std::vector<std::string>> rows{{"PROVISIONER", "STATE", "DETAIL"}};
+  for (const auto& entry : entries) {
+    std::string detail = entry.reason;
+    if (entry.driver) {
+      const auto exports = ContractExports(*entry.driver);
+      detail = fmt::format("{}/{} functions: {}", exports.size(), drivers::AllFunctions().size(),
+                           fmt::join(exports, ", "));
+    }
+    rows.push_back({entry.provisioner, std::string(drivers::DriverStateName(entry.state)), detail});
+  }
+  if (entries.empty()) {
+    std::cout << "no drivers in " << registry->directory().string() << "\n";
+    return kExitOk;
+  }
+  PrintTable(std::cout, rows);
+  return kExitOk;
+}
+
+int Inspect(const CommonFlags& flags, const std::string& provisioner) {
+  auto registry = LoadRegistry(flags, provisioner);
+  if (!registry) return kExitError;
+  const auto entry = registry->Entry(provisioner);
+  if (!entry) {
+    return Fail(fmt::format("no driver folder {} in {}", provisioner,
+                            registry->directory().string()));
+  }
+  nlohmann::json doc = EntryJson(*entry);
+  if (entry->driver) {
+    const auto& driver = *entry->driver;
+    const auto& info = driver.module_info();
+    const wasm::Limits limits;
+    doc["path"] = driver.path().string();
+    doc["initializer"] = wasm::InitializerName(info.initializer);
+    doc["all_exports"] = nlohmann::json::array();
+    for (const auto& e : info.exports) {
+      doc["all_exports"].push_back({{"name", e.name}, {"kind", e.kind}});
+    }
+    doc["imports"] = nlohmann::json::array();
+    for (const auto& i : info.imports) {
+      doc["imports"].push_back({{"module", i.module}, {"name", i.name}, {"kind", i.kind}});
+    }
+    doc["limits"] = {{"time_ms", limits.time.count()},
+                     {"memory_bytes", limits.memory_bytes},
+                     {"stdout_bytes", limits.stdout_bytes},
+                     {"stderr_bytes", limits.stderr_bytes}};
+    doc["wasmtime"] = wasm::Engine::WasmtimeVersion();
+  }
+  if (flags.output == "json") {
+    std::cout << DumpJson(doc) << "\n";
+  } else {
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& [key, value] : doc.items()) {
+      if (value.is_array()) {
+        std::vector<std::string> items;
+        for (const auto& item : value) {
+          if (item.is_string()) {
+            items.push_back(item.get<std::string>());
+          } else if (item.contains("module")) {
+            items.push_back(fmt::format("{}::{} ({})", item["module"].get<std::string>(),
+                                        item["name"].get<std::string>(),
+                                        item["kind"].get<std::string>()));
+          } else {
+            items.push_back(fmt::format("{} ({})", item["name"].get<std::string>(),
+                                        item["kind"].get<std::string>()));
+          }
+        }
+        rows.push_back({key + ":", fmt::format("{}", fmt::join(items, ", "))});
+      } else {
+        rows.push_back({key + ":", value.is_string() ? value.get<std::string>() : DumpJson(value, -1)});
+      }
+    }
+    PrintTable(std::cout, rows);
+  }
+  return entry->driver ? kExitOk : kExitError;
+}
+
+struct CallFlags {
+  std::string provisioner;
+  std::string function;
+  std::optional<std::string> storage_class, node, persistent_volume, volume_attachment;
+  std::optional<std::string> pvc_name, pvc_namespace, storage_class_name;
+  std::vector<std::string> env;
+  std::optional<std::string> timeout;
+};
+
+// Reads an input file given as YAML or JSON.
+Result<std::optional<nlohmann::json>> ReadObject(const std::optional<std::string>& path) {
+  if (!path) return std::optional<nlohmann::json>();
+  auto text = ReadFile(*path);
+  if (!text) return text.error();
+  auto doc = ParseDocument(*text, *path);
+  if (!doc) return doc.error();
+  if (!doc->is_object()) return MakeError(*path + ": expected a Kubernetes object (a mapping)");
+  return std::optional<nlohmann::json>(std::move(doc).value());
+}
+
+int Call(const CommonFlags& common, const CallFlags& flags) {
+  const auto function = drivers::FunctionByName(flags.function);
+  if (!function) {
+    std::vector<std::string_view> names;
+    for (const auto& spec : drivers::AllFunctions()) names.push_back(spec.name);
+    return Fail(fmt::format("unknown function {}; one of: {}", flags.function,
+                            fmt::join(names, ", ")));
+  }
+  drivers::CallInputs inputs;
+  for (auto [path, target] :
+       {std::pair{&flags.storage_class, &inputs.storage_class},
+        std::pair{&flags.node, &inputs.node},
+        std::pair{&flags.persistent_volume, &inputs.persistent_volume},
+        std::pair{&flags.volume_attachment, &inputs.volume_attachment}}) {
+    auto object = ReadObject(*path);
+    if (!object) return Fail(object.error().message);
+    *target = std::move(object).value();
+  }
+  inputs.pvc_name = flags.pvc_name;
+  inputs.pvc_namespace = flags.pvc_namespace;
+  inputs.storage_class_name = flags.storage_class_name;
+
+  drivers::CallOptions options;
+  for (const std::string& assignment : flags.env) {
+    const auto equals = assignment.find('=');
+    if (equals == std::string::npos || equals == 0) {
+      return Fail(fmt::format("--env {}: expected NAME=VALUE", assignment));
+    }
+    options.extra_env.emplace_back(assignment.substr(0, equals), assignment.substr(equals + 1));
+  }
+  if (flags.timeout) {
+    auto timeout = ParseDuration(*flags.timeout);
+    if (!timeout) return Fail("--timeout: " + timeout.error().message);
+    if (timeout->count() <= 0) return Fail("--timeout: must be positive");
+    options.limits.time = std::chrono::ceil<std::chrono::milliseconds>(*timeout);
+  }
+
+  auto registry = LoadRegistry(common, flags.provisioner);
+  if (!registry) return kExitError;
+  const drivers::Outcome outcome = registry->Call(flags.provisioner, *function, inputs, options);
+  if (common.output == "json") {
+    std::cout << DumpJson(OutcomeJson(flags.provisioner, flags.function, outcome)) << "\n";
+  } else {
+    PrintOutcome(outcome.kind == drivers::OutcomeKind::kError ? std::cerr : std::cout, outcome);
+  }
+  return ExitCodeFor(outcome);
+}
+
+}  // namespace
+
+void AddDriversCommands(CLI::App& app, Action& action) {
+  auto* group = app.add_subcommand("drivers", "list, inspect and call drivers");
+  group->require_subcommand(1);
+
+  auto list_flags = std::make_shared<CommonFlags>();
+  auto* list = group->add_subcommand("list", "every driver folder with its state and functions");
+  AddCommonFlags(*list, *list_flags, true);
+  list->callback([&action, list_flags] { action = [list_flags] { return List(*list_flags); }; });
+
+  auto inspect_flags = std::make_shared<CommonFlags>();
+  auto provisioner = std::make_shared<std::string>();
+  auto* inspect = group->add_subcommand(
+      "inspect", "exports, imports, size, sha256, initializer and compile time of one driver");
+  inspect->add_option("PROVISIONER", *provisioner, "the driver's folder name")->required();
+  AddCommonFlags(*inspect, *inspect_flags, true);
+  inspect->callback([&action, inspect_flags, provisioner] {
+    action = [inspect_flags, provisioner] { return Inspect(*inspect_flags, *provisioner); };
+  });
+
+  auto call_common = std::make_shared<CommonFlags>();
+  auto call_flags = std::make_shared<CallFlags>();
+  auto* call = group->add_subcommand("call", "run one driver function, as the operator would");
+  call->add_option("PROVISIONER", call_flags->provisioner, "the driver's folder name")->required();
+  call->add_option("FUNCTION", call_flags->function, "one of the nine contract functions")
+      ->required();
+  AddCommonFlags(*call, *call_common, false);
+  call->add_option("--storage-class", call_flags->storage_class, "StorageClass file (YAML/JSON)");
+  call->add_option("--node", call_flags->node, "Node file (YAML/JSON)");
+  call->add_option("--persistent-volume", call_flags->persistent_volume,
+                   "PersistentVolume file (YAML/JSON)");
+  call->add_option("--volume-attachment", call_flags->volume_attachment,
+                   "VolumeAttachment file (YAML/JSON)");
+  call->add_option("--pvc-name", call_flags->pvc_name, "PVC name for GetPVCStub");
+  call->add_option("--pvc-namespace", call_flags->pvc_namespace, "PVC namespace for GetPVCStub");
+  call->add_option("--storage-class-name", call_flags->storage_class_name,
+                   "StorageClass name for GetPVCStub");
+  call->add_option("--env", call_flags->env, "extra environment variable NAME=VALUE (repeatable)");
+  call->add_option("--timeout", call_flags->timeout, "time limit, e.g. 500ms or 2s (default 2s)");
+  call->callback([&action, call_common, call_flags] {
+    action = [call_common, call_flags] { return Call(*call_common, *call_flags); };
+  });
+}
+
+}  // namespace discoblocks::cli

@@ -1,0 +1,88 @@
+#include "cli/output.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "cli/app.h"
+
+namespace discoblocks::cli {
+
+void PrintTable(std::ostream& out, const std::vector<std::vector<std::string>>& rows) {
+  std::vector<std::size_t> widths;
+  for (const auto& row : rows) {
+    widths.resize(std::max(widths.size(), row.size()), 0);
+    for (std::size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
+  }
+  for (const auto& row : rows) {
+    std::string line;
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) line += std::string(widths[i] - row[i].size() + 2, ' ');
+    }
+    out << line << "\n";
+  }
+}
+
+std::string DumpJson(const nlohmann::json& value, int indent) {
+  return value.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+nlohmann::json OutcomeJson(std::string_view provisioner, std::string_view function,
+                           const drivers::Outcome& outcome) {
+  using std::chrono::duration;
+  nlohmann::json doc = {
+      {"provisioner", provisioner},
+      {"function", function},
+      {"outcome", drivers::OutcomeName(outcome.kind)},
+      {"warnings", outcome.warnings},
+      {"stdout", outcome.stdout_data},
+      {"stderr", outcome.stderr_data},
+      {"duration_ms", duration<double, std::milli>(outcome.duration).count()},
+  };
+  if (outcome.kind == drivers::OutcomeKind::kInvalid ||
+      outcome.kind == drivers::OutcomeKind::kError) {
+    doc["reason"] = outcome.reason;
+  }
+  if (outcome.kind == drivers::OutcomeKind::kError) {
+    doc["cause"] = drivers::ErrorCauseName(outcome.cause);
+  }
+  doc["result"] = outcome.kind == drivers::OutcomeKind::kError ? nlohmann::json() : outcome.result;
+  return doc;
+}
+
+void PrintOutcome(std::ostream& out, const drivers::Outcome& outcome) {
+  switch (outcome.kind) {
+    case drivers::OutcomeKind::kValid:
+      out << "valid\n";
+      break;
+    case drivers::OutcomeKind::kInvalid:
+      out << "invalid: " << outcome.reason << "\n";
+      break;
+    case drivers::OutcomeKind::kOk:
+      if (outcome.result.is_string()) {
+        out << outcome.result.get<std::string>() << "\n";
+      } else {
+        out << DumpJson(outcome.result) << "\n";
+      }
+      break;
+    case drivers::OutcomeKind::kError:
+      out << "error: " << outcome.reason << "\n";
+      break;
+  }
+  for (const std::string& warning : outcome.warnings) out << "warning: " << warning << "\n";
+}
+
+int ExitCodeFor(const drivers::Outcome& outcome) {
+  switch (outcome.kind) {
+    case drivers::OutcomeKind::kValid:
+    case drivers::OutcomeKind::kOk:
+      return kExitOk;
+    case drivers::OutcomeKind::kInvalid:
+      return kExitInvalid;
+    case drivers::OutcomeKind::kError:
+      break;
+  }
+  return kExitError;
+}
+
+}  // namespace discoblocks::cli

@@ -1,0 +1,70 @@
+// The driver contract (ABI v1, see docs/driver-abi.md): the nine functions, the
+// environment each one reads, and the shape of what each one prints.
+#pragma once
+
+#include <array>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "util/result.h"
+
+namespace discoblocks::drivers {
+
+enum class Function {
+  kIsStorageClassValid,
+  kGetStorageClassAllowedTopology,
+  kGetPVCStub,
+  kGetCSIDriverNamespace,
+  kGetCSIDriverPodLabels,
+  kGetPreMountCommand,
+  kGetPreResizeCommand,
+  kIsFileSystemManaged,
+  kWaitForVolumeAttachmentMeta,
+};
+
+// How a function's stdout is read (the contract's outcome table).
+enum class OutputKind {
+  kValidity,   // boolean; false is "invalid" with stderr as the reason
+  kBool,       // boolean value
+  kTopology,   // nothing, or a JSON array of TopologySelectorTerm
+  kPvcStub,    // a PersistentVolumeClaim as a JSON object
+  kLabels,     // a JSON object of string labels
+  kNamespace,  // plain text, trimmed, not empty
+  kMetaKey,    // plain text, trimmed, may be empty
+  kShell,      // a shell fragment, passed on as-is
+};
+
+struct FunctionSpec {
+  Function function;
+  std::string_view name;  // the export's name
+  OutputKind output;
+  std::vector<std::string_view> env;  // variables it reads, in contract order
+};
+
+const std::array<FunctionSpec, 9>& AllFunctions();
+const FunctionSpec& SpecOf(Function function);
+std::optional<Function> FunctionByName(std::string_view name);
+
+// Everything a call may be given. Each function reads only its own inputs.
+struct CallInputs {
+  std::optional<nlohmann::json> storage_class;
+  std::optional<nlohmann::json> node;
+  std::optional<nlohmann::json> persistent_volume;
+  std::optional<nlohmann::json> volume_attachment;
+  std::optional<std::string> pvc_name;
+  std::optional<std::string> pvc_namespace;
+  std::optional<std::string> storage_class_name;
+};
+
+using Environment = std::vector<std::pair<std::string, std::string>>;
+
+// The environment a call of `function` gets: exactly the contract's variables,
+// objects as compact JSON. A missing required input is an error naming it.
+Result<Environment> BuildEnvironment(Function function, const CallInputs& inputs);
+
+}  // namespace discoblocks::drivers

@@ -1,0 +1,21 @@
+// Go-style durations ("250ms", "2s", "1m30s"), the notation Kubernetes users and
+// the original operator use for timeouts and cool-downs.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+#include "util/result.h"
+
+namespace discoblocks {
+
+// Parses a non-negative duration made of one or more <number><unit> parts, where
+// unit is one of ns, us, µs, ms, s, m, h and number may have a fraction
+// ("1.5s"). A bare "0" is accepted. Anything else is an error naming the input.
+Result<std::chrono::nanoseconds> ParseDuration(std::string_view text);
+
+// Formats a duration compactly for people: "250ms", "2s", "1m30s".
+std::string FormatDuration(std::chrono::nanoseconds duration);
+
+}  // namespace discoblocks

@@ -1,0 +1,42 @@
+// What the host keeps for one running call: its deadline and captured output.
+// The store's data pointer points here, so host functions and callbacks that run
+// inside the call can reach it. Internal to src/wasm/.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <string>
+
+namespace discoblocks::wasm {
+
+// Captures one output stream up to a cap. Bytes past the cap are dropped and the
+// stream is marked as overflowed; the call is then stopped at the next epoch tick.
+class OutputCapture {
+ public:
+  explicit OutputCapture(std::uint64_t cap) : cap_(cap) {}
+
+  void Append(const unsigned char* bytes, std::size_t length);
+  [[nodiscard]] bool overflowed() const { return overflowed_.load(std::memory_order_relaxed); }
+  std::string Take();
+
+ private:
+  std::mutex mutex_;  // Wasmtime may call the writer from a helper thread.
+  std::string data_;
+  std::uint64_t cap_;
+  std::atomic<bool> overflowed_{false};
+};
+
+struct CallState {
+  CallState(std::chrono::steady_clock::time_point deadline_at, std::uint64_t stdout_cap,
+            std::uint64_t stderr_cap)
+      : deadline(deadline_at), out(stdout_cap), err(stderr_cap) {}
+
+  std::chrono::steady_clock::time_point deadline;
+  std::atomic<bool> timed_out{false};
+  OutputCapture out;
+  OutputCapture err;
+};
+
+}  // namespace discoblocks::wasm

@@ -1,0 +1,49 @@
+// The WebAssembly engine: one per process, shared by every driver and thread.
+//
+// This folder (src/wasm/) is the only code that touches Wasmtime; nothing above
+// it includes a Wasmtime header. The engine owns the compilation settings and a
+// ticker thread that advances Wasmtime's epoch, which is how running calls are
+// interrupted when they pass their time limit.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "util/result.h"
+
+namespace discoblocks::wasm {
+
+struct EngineOptions {
+  // Deepest WebAssembly stack a call may use; deeper recursion traps with a stack
+  // overflow instead of crashing the process. Wasmtime's own default.
+  std::size_t max_stack_bytes = 512 * 1024;
+  // How often the epoch advances. A call that passes its time limit is stopped
+  // within about one tick, and an output flood within about one tick of the cap.
+  std::chrono::milliseconds epoch_tick{5};
+};
+
+class Engine {
+ public:
+  // Creates the engine and starts its epoch ticker.
+  static Result<std::shared_ptr<Engine>> Create(const EngineOptions& options = {});
+
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+  ~Engine();  // Stops the ticker.
+
+  [[nodiscard]] const EngineOptions& options() const;
+
+  // The Wasmtime version this build links against.
+  static std::string WasmtimeVersion();
+
+  struct Impl;  // Defined in engine_impl.h, visible to src/wasm/ only.
+  [[nodiscard]] Impl& impl() const { return *impl_; }
+
+ private:
+  explicit Engine(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace discoblocks::wasm

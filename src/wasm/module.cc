@@ -1,0 +1,125 @@
+#include "wasm/module.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <utility>
+
+#include "wasm/engine_impl.h"
+#include "wasm/module_impl.h"
+
+namespace discoblocks::wasm {
+namespace {
+
+std::string KindName(const wasm_externtype_t* type) {
+  switch (wasm_externtype_kind(type)) {
+    case WASM_EXTERN_FUNC:
+      return "func";
+    case WASM_EXTERN_GLOBAL:
+      return "global";
+    case WASM_EXTERN_TABLE:
+      return "table";
+    case WASM_EXTERN_MEMORY:
+      return "memory";
+    default:
+      return "other";
+  }
+}
+
+std::string NameOf(const wasm_name_t* name) { return {name->data, name->size}; }
+
+bool IsNullaryFunc(const wasm_externtype_t* type) {
+  if (wasm_externtype_kind(type) != WASM_EXTERN_FUNC) return false;
+  const wasm_functype_t* func = wasm_externtype_as_functype_const(type);
+  return wasm_functype_params(func)->size == 0 && wasm_functype_results(func)->size == 0;
+}
+
+ModuleInfo Describe(const wasmtime_module_t* module) {
+  ModuleInfo info;
+  wasm_importtype_vec_t imports;
+  wasmtime_module_imports(module, &imports);
+  for (std::size_t i = 0; i < imports.size; ++i) {
+    const wasm_importtype_t* import = imports.data[i];
+    info.imports.push_back({NameOf(wasm_importtype_module(import)),
+                            NameOf(wasm_importtype_name(import)),
+                            KindName(wasm_importtype_type(import))});
+  }
+  wasm_importtype_vec_delete(&imports);
+
+  wasm_exporttype_vec_t exports;
+  wasmtime_module_exports(module, &exports);
+  for (std::size_t i = 0; i < exports.size; ++i) {
+    const wasm_exporttype_t* export_type = exports.data[i];
+    const wasm_externtype_t* type = wasm_exporttype_type(export_type);
+    info.exports.push_back({NameOf(wasm_exporttype_name(export_type)), KindName(type),
+                            IsNullaryFunc(type)});
+  }
+  wasm_exporttype_vec_delete(&exports);
+
+  auto exported_nullary = [&](std::string_view name) {
+    return std::any_of(info.exports.begin(), info.exports.end(),
+                       [&](const ExportInfo& e) { return e.name == name && e.nullary_func; });
+  };
+  if (exported_nullary("_initialize")) {
+    info.initializer = InitializerKind::kInitialize;
+  } else if (exported_nullary("_start")) {
+    info.initializer = InitializerKind::kStart;
+  }
+  return info;
+}
+
+}  // namespace
+
+std::string_view InitializerName(InitializerKind kind) {
+  switch (kind) {
+    case InitializerKind::kInitialize:
+      return "_initialize";
+    case InitializerKind::kStart:
+      return "_start";
+    case InitializerKind::kNone:
+      break;
+  }
+  return "none";
+}
+
+Module::Module(std::unique_ptr<Impl> impl, ModuleInfo info)
+    : impl_(std::move(impl)), info_(std::move(info)) {}
+Module::~Module() = default;
+
+bool Module::Exports(std::string_view name) const {
+  return std::any_of(info_.exports.begin(), info_.exports.end(),
+                     [&](const ExportInfo& e) { return e.name == name; });
+}
+
+Result<std::shared_ptr<const Module>> Module::Compile(std::shared_ptr<Engine> engine,
+                                                      std::string_view bytes) {
+  if (bytes.empty()) return MakeError("empty file: not a WebAssembly module");
+  const auto started = std::chrono::steady_clock::now();
+  auto impl = std::make_unique<Impl>();
+  impl->engine = std::move(engine);
+  Engine::Impl& engine_impl = impl->engine->impl();
+
+  wasmtime_module_t* module = nullptr;
+  if (const ErrorPtr error(wasmtime_module_new(engine_impl.engine.get(),
+                                               reinterpret_cast<const std::uint8_t*>(bytes.data()),
+                                               bytes.size(), &module));
+      error) {
+    return MakeError("does not compile: " + MessageOf(error.get()));
+  }
+  impl->module.reset(module);
+
+  wasmtime_instance_pre_t* instance_pre = nullptr;
+  if (const ErrorPtr error(
+          wasmtime_linker_instantiate_pre(engine_impl.linker.get(), module, &instance_pre));
+      error) {
+    return MakeError("does not link: " + MessageOf(error.get()) +
+                     " (drivers may import only wasi_snapshot_preview1)");
+  }
+  impl->instance_pre.reset(instance_pre);
+
+  ModuleInfo info = Describe(module);
+  info.compile_time = std::chrono::steady_clock::now() - started;
+  return std::shared_ptr<const Module>(new Module(std::move(impl), std::move(info)));
+}
+
+}  // namespace discoblocks::wasm

@@ -1,0 +1,250 @@
+// Module::Run: one call in a fresh store and instance, under the call's limits.
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "wasm/call_state.h"
+#include "wasm/engine_impl.h"
+#include "wasm/module_impl.h"
+
+namespace discoblocks::wasm {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Largest table a driver may grow; generous for real toolchains (a Go driver has a
+// few thousand entries), small enough that a hostile table cannot exhaust memory.
+constexpr std::int64_t kMaxTableElements = 1 << 20;
+
+// A failure with the module's memory this close to the cap is reported as hitting
+// the memory limit: Wasmtime refuses the memory.grow, and the module then traps or
+// exits in its own way (Go's runtime grows its heap 4 MiB at a time).
+std::uint64_t MemoryHeadroom(std::uint64_t cap) { return std::max<std::uint64_t>(cap / 8, 4 << 20); }
+
+ptrdiff_t WriteCallback(void* capture, const unsigned char* bytes, std::size_t length) {
+  static_cast<OutputCapture*>(capture)->Append(bytes, length);
+  // Report everything as written: bytes past the cap are dropped and the call is
+  // stopped at the next epoch tick, which is more predictable than an I/O error
+  // the module might ignore or handle in its own way.
+  return static_cast<ptrdiff_t>(length);
+}
+
+// Called by Wasmtime at every epoch tick while WebAssembly runs in this store.
+wasmtime_error_t* OnEpochDeadline(const wasmtime_context_t* /*context*/, void* data,
+                                  std::uint64_t* delta, wasmtime_update_deadline_kind_t* kind) {
+  auto* state = static_cast<CallState*>(data);
+  if (Clock::now() >= state->deadline) {
+    state->timed_out.store(true);
+    return wasmtime_error_new("time limit reached");
+  }
+  if (state->out.overflowed() || state->err.overflowed()) {
+    return wasmtime_error_new("output limit reached");
+  }
+  *delta = 1;
+  *kind = WASMTIME_UPDATE_DEADLINE_CONTINUE;
+  return nullptr;
+}
+
+// Builds the call's WASI context: only the given environment, argv[0], empty
+// stdin, captured stdout/stderr; no preopened directories, no network.
+WasiConfigPtr MakeWasiConfig(const RunRequest& request, CallState* state) {
+  WasiConfigPtr config(wasi_config_new());
+  const char* argv[] = {request.program_name.c_str()};
+  wasi_config_set_argv(config.get(), 1, argv);
+  std::vector<const char*> names;
+  std::vector<const char*> values;
+  for (const auto& [name, value] : request.env) {
+    names.push_back(name.c_str());
+    values.push_back(value.c_str());
+  }
+  wasi_config_set_env(config.get(), names.size(), names.data(), values.data());
+  wasm_byte_vec_t empty_stdin;
+  wasm_byte_vec_new_empty(&empty_stdin);
+  wasi_config_set_stdin_bytes(config.get(), &empty_stdin);
+  wasi_config_set_stdout_custom(config.get(), WriteCallback, &state->out, nullptr);
+  wasi_config_set_stderr_custom(config.get(), WriteCallback, &state->err, nullptr);
+  return config;
+}
+
+struct Failure {
+  RunStatus status;
+  std::string detail;
+  int exit_code = 0;
+};
+
+// Classifies a failed instantiate or call. `error` or `trap` is set.
+Failure Classify(const CallState& state, const wasmtime_error_t* error, const wasm_trap_t* trap,
+                 wasmtime_context_t* context, const wasmtime_instance_t* instance,
+                 const Limits& limits) {
+  if (state.timed_out.load()) {
+    return {RunStatus::kTimeLimit, fmt::format("time limit of {} ms exceeded", limits.time.count())};
+  }
+  if (state.out.overflowed()) {
+    return {RunStatus::kOutputLimit,
+            fmt::format("wrote more than the stdout limit of {} bytes", limits.stdout_bytes)};
+  }
+  if (state.err.overflowed()) {
+    return {RunStatus::kOutputLimit,
+            fmt::format("wrote more than the stderr limit of {} bytes", limits.stderr_bytes)};
+  }
+  int exit_code = 0;
+  if (error != nullptr && wasmtime_error_exit_status(error, &exit_code)) {
+    return {RunStatus::kExit, fmt::format("exited with code {}", exit_code), exit_code};
+  }
+  wasmtime_trap_code_t code = 0;
+  if (trap != nullptr && wasmtime_trap_code(trap, &code) &&
+      code == WASMTIME_TRAP_CODE_STACK_OVERFLOW) {
+    return {RunStatus::kStackOverflow, "stack overflow (recursion deeper than the stack limit)"};
+  }
+  std::string message = error != nullptr ? MessageOf(error) : MessageOf(trap);
+  // Keep the cause; Wasmtime's backtrace lines follow it.
+  if (const auto newline = message.find('\n'); newline != std::string::npos) {
+    message.resize(newline);
+  }
+  if (instance != nullptr) {
+    wasmtime_extern_t memory;
+    if (wasmtime_instance_export_get(context, instance, "memory", 6, &memory) &&
+        memory.kind == WASMTIME_EXTERN_MEMORY) {
+      const std::uint64_t size = wasmtime_memory_data_size(context, &memory.of.memory);
+      if (size + MemoryHeadroom(limits.memory_bytes) >= limits.memory_bytes) {
+        return {RunStatus::kMemoryLimit,
+                fmt::format("memory limit of {} MiB reached ({} MiB in use; failed with: {})",
+                            limits.memory_bytes >> 20, size >> 20, message)};
+      }
+    }
+  }
+  return {RunStatus::kTrap, "trapped: " + message};
+}
+
+}  // namespace
+
+void OutputCapture::Append(const unsigned char* bytes, std::size_t length) {
+  const std::lock_guard lock(mutex_);
+  const std::uint64_t room = cap_ > data_.size() ? cap_ - data_.size() : 0;
+  if (length > room) overflowed_.store(true, std::memory_order_relaxed);
+  data_.append(reinterpret_cast<const char*>(bytes), std::min<std::uint64_t>(length, room));
+}
+
+std::string OutputCapture::Take() {
+  const std::lock_guard lock(mutex_);
+  return std::move(data_);
+}
+
+std::string_view RunStatusName(RunStatus status) {
+  switch (status) {
+    case RunStatus::kOk:
+      return "ok";
+    case RunStatus::kTrap:
+      return "trap";
+    case RunStatus::kExit:
+      return "exit";
+    case RunStatus::kTimeLimit:
+      return "time-limit";
+    case RunStatus::kMemoryLimit:
+      return "memory-limit";
+    case RunStatus::kStackOverflow:
+      return "stack-overflow";
+    case RunStatus::kOutputLimit:
+      return "output-limit";
+    case RunStatus::kMissingExport:
+      return "missing-export";
+    case RunStatus::kInstantiateFailed:
+      return "instantiate-failed";
+  }
+  return "unknown";
+}
+
+RunResult Module::Run(const RunRequest& request) const {
+  const auto started = Clock::now();
+  RunResult result;
+  CallState state(started + request.limits.time, request.limits.stdout_bytes,
+                  request.limits.stderr_bytes);
+  auto finish = [&]() -> RunResult {
+    result.stdout_data = state.out.Take();
+    result.stderr_data = state.err.Take();
+    result.elapsed = Clock::now() - started;
+    return std::move(result);
+  };
+  auto fail = [&](Failure failure, bool in_initializer) -> RunResult {
+    result.status = failure.status;
+    result.detail = std::move(failure.detail);
+    result.exit_code = failure.exit_code;
+    result.in_initializer = in_initializer;
+    return finish();
+  };
+
+  if (!Exports(request.export_name)) {
+    return fail({RunStatus::kMissingExport,
+                 fmt::format("the module does not export {}", request.export_name)},
+                false);
+  }
+
+  const StorePtr store(wasmtime_store_new(impl_->engine->impl().engine.get(), &state, nullptr));
+  wasmtime_context_t* context = wasmtime_store_context(store.get());
+  wasmtime_store_limiter(store.get(), static_cast<std::int64_t>(request.limits.memory_bytes),
+                         kMaxTableElements, /*instances=*/-1, /*tables=*/-1, /*memories=*/-1);
+  wasmtime_context_set_epoch_deadline(context, 1);
+  wasmtime_store_epoch_deadline_callback(store.get(), OnEpochDeadline, &state, nullptr);
+  if (const ErrorPtr error(
+          wasmtime_context_set_wasi(context, MakeWasiConfig(request, &state).release()));
+      error) {
+    return fail({RunStatus::kInstantiateFailed, "cannot set up WASI: " + MessageOf(error.get())},
+                true);
+  }
+
+  wasmtime_instance_t instance;
+  {
+    wasm_trap_t* raw_trap = nullptr;
+    const ErrorPtr error(
+        wasmtime_instance_pre_instantiate(impl_->instance_pre.get(), context, &instance, &raw_trap));
+    const TrapPtr trap(raw_trap);
+    if (error || trap) {
+      Failure failure = Classify(state, error.get(), trap.get(), context, nullptr, request.limits);
+      if (failure.status == RunStatus::kTrap) {
+        failure = {RunStatus::kInstantiateFailed,
+                   "cannot instantiate: " +
+                       (error ? MessageOf(error.get()) : MessageOf(trap.get()))};
+      }
+      return fail(std::move(failure), true);
+    }
+  }
+
+  // Runs a nullary export. proc_exit(0) ends it normally.
+  auto call = [&](std::string_view name, bool in_initializer) -> std::optional<RunResult> {
+    wasmtime_extern_t item;
+    if (!wasmtime_instance_export_get(context, &instance, name.data(), name.size(), &item) ||
+        item.kind != WASMTIME_EXTERN_FUNC) {
+      return fail({RunStatus::kMissingExport, fmt::format("{} is not an exported function", name)},
+                  in_initializer);
+    }
+    wasm_trap_t* raw_trap = nullptr;
+    const ErrorPtr error(wasmtime_func_call(context, &item.of.func, nullptr, 0, nullptr, 0,
+                                            &raw_trap));
+    const TrapPtr trap(raw_trap);
+    if (!error && !trap) return std::nullopt;
+    Failure failure = Classify(state, error.get(), trap.get(), context, &instance, request.limits);
+    if (failure.status == RunStatus::kExit && failure.exit_code == 0 && !state.out.overflowed() &&
+        !state.err.overflowed()) {
+      return std::nullopt;
+    }
+    return fail(std::move(failure), in_initializer);
+  };
+
+  const InitializerKind initializer = info_.initializer;
+  if (initializer != InitializerKind::kNone) {
+    if (auto failed = call(InitializerName(initializer), true)) return std::move(*failed);
+  }
+  if (auto failed = call(request.export_name, false)) return std::move(*failed);
+  if (state.out.overflowed() || state.err.overflowed()) {
+    return fail(Classify(state, nullptr, nullptr, context, &instance, request.limits), false);
+  }
+  return finish();
+}
+
+}  // namespace discoblocks::wasm

@@ -1,0 +1,195 @@
+#include "wasm/wasi_poll.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "wasm/call_state.h"
+#include "wasm/handles.h"
+
+namespace discoblocks::wasm {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// WASI preview 1 constants (wasi_snapshot_preview1 witx).
+constexpr std::uint16_t kErrnoSuccess = 0;
+constexpr std::uint16_t kErrnoBadf = 8;
+constexpr std::uint16_t kErrnoFault = 21;
+constexpr std::uint16_t kErrnoInval = 28;
+constexpr std::uint16_t kErrnoNotsup = 58;
+constexpr std::uint8_t kEventClock = 0;
+constexpr std::uint8_t kEventFdRead = 1;
+constexpr std::uint8_t kEventFdWrite = 2;
+constexpr std::uint32_t kClockRealtime = 0;
+constexpr std::uint32_t kClockMonotonic = 1;
+constexpr std::uint16_t kSubscriptionClockAbstime = 1;
+constexpr std::size_t kSubscriptionSize = 48;
+constexpr std::size_t kEventSize = 32;
+
+template <typename T>
+T Load(const std::uint8_t* at) {
+  T value;
+  std::memcpy(&value, at, sizeof(T));  // guest memory is little-endian and unaligned
+  return value;
+}
+
+template <typename T>
+void Store(std::uint8_t* at, T value) {
+  std::memcpy(at, &value, sizeof(T));
+}
+
+struct Event {
+  std::uint64_t userdata = 0;
+  std::uint16_t error = kErrnoSuccess;
+  std::uint8_t type = kEventClock;
+  std::uint64_t nbytes = 0;
+};
+
+struct PendingClock {
+  std::uint64_t userdata;
+  Clock::time_point wake_at;
+};
+
+// Converts a clock subscription into the steady-clock instant it fires at, or an
+// errno when the clock cannot be waited on.
+std::optional<Clock::time_point> WakeTime(std::uint32_t clock_id, std::uint64_t timeout_ns,
+                                          std::uint16_t flags, Clock::time_point now,
+                                          std::uint16_t* error) {
+  const auto timeout = std::chrono::nanoseconds(
+      static_cast<std::int64_t>(std::min<std::uint64_t>(timeout_ns, INT64_MAX / 2)));
+  if ((flags & kSubscriptionClockAbstime) == 0) return now + timeout;
+  if (clock_id == kClockRealtime) {
+    const auto realtime_now = std::chrono::system_clock::now().time_since_epoch();
+    return now + std::max(std::chrono::nanoseconds(0), timeout - realtime_now);
+  }
+  // An absolute monotonic time is relative to the WASI implementation's own
+  // monotonic origin, which the host cannot see; no known driver toolchain uses it.
+  *error = kErrnoNotsup;
+  return std::nullopt;
+}
+
+wasm_trap_t* PollOneoff(void* /*env*/, wasmtime_caller_t* caller, const wasmtime_val_t* args,
+                        size_t /*nargs*/, wasmtime_val_t* results, size_t /*nresults*/) {
+  auto set_errno = [&](std::uint16_t error) {
+    results[0].kind = WASMTIME_I32;
+    results[0].of.i32 = error;
+    return nullptr;
+  };
+  wasmtime_context_t* context = wasmtime_caller_context(caller);
+  auto* state = static_cast<CallState*>(wasmtime_context_get_data(context));
+  wasmtime_extern_t memory_export;
+  if (!wasmtime_caller_export_get(caller, "memory", 6, &memory_export) ||
+      memory_export.kind != WASMTIME_EXTERN_MEMORY) {
+    return set_errno(kErrnoFault);
+  }
+  std::uint8_t* memory = wasmtime_memory_data(context, &memory_export.of.memory);
+  const std::uint64_t memory_size = wasmtime_memory_data_size(context, &memory_export.of.memory);
+
+  const auto in = static_cast<std::uint32_t>(args[0].of.i32);
+  const auto out = static_cast<std::uint32_t>(args[1].of.i32);
+  const auto count = static_cast<std::uint32_t>(args[2].of.i32);
+  const auto nevents_at = static_cast<std::uint32_t>(args[3].of.i32);
+  if (count == 0) return set_errno(kErrnoInval);
+  if (std::uint64_t{in} + std::uint64_t{count} * kSubscriptionSize > memory_size ||
+      std::uint64_t{out} + std::uint64_t{count} * kEventSize > memory_size ||
+      std::uint64_t{nevents_at} + 4 > memory_size) {
+    return set_errno(kErrnoFault);
+  }
+
+  const Clock::time_point now = Clock::now();
+  std::vector<Event> ready;
+  std::vector<PendingClock> clocks;
+  for (std::uint32_t i = 0; i < count; ++i) {
+    const std::uint8_t* subscription = memory + in + std::size_t{i} * kSubscriptionSize;
+    Event event;
+    event.userdata = Load<std::uint64_t>(subscription);
+    event.type = Load<std::uint8_t>(subscription + 8);
+    switch (event.type) {
+      case kEventClock: {
+        const auto clock_id = Load<std::uint32_t>(subscription + 16);
+        if (clock_id != kClockRealtime && clock_id != kClockMonotonic) {
+          event.error = kErrnoInval;
+          ready.push_back(event);
+          break;
+        }
+        const auto wake_at = WakeTime(clock_id, Load<std::uint64_t>(subscription + 24),
+                                      Load<std::uint16_t>(subscription + 40), now, &event.error);
+        if (wake_at) {
+          clocks.push_back({event.userdata, *wake_at});
+        } else {
+          ready.push_back(event);
+        }
+        break;
+      }
+      case kEventFdRead:
+      case kEventFdWrite: {
+        // stdin is empty (at end of file at once); stdout and stderr always accept.
+        const auto fd = Load<std::uint32_t>(subscription + 16);
+        const bool readable = event.type == kEventFdRead && fd == 0;
+        const bool writable = event.type == kEventFdWrite && (fd == 1 || fd == 2);
+        if (!readable && !writable) event.error = kErrnoBadf;
+        event.nbytes = writable ? 64 * 1024 : 0;
+        ready.push_back(event);
+        break;
+      }
+      default:
+        return set_errno(kErrnoInval);
+    }
+  }
+
+  if (ready.empty()) {
+    const auto earliest = std::min_element(
+        clocks.begin(), clocks.end(),
+        [](const PendingClock& a, const PendingClock& b) { return a.wake_at < b.wake_at; });
+    if (earliest->wake_at > state->deadline) {
+      std::this_thread::sleep_until(state->deadline);
+      state->timed_out.store(true);
+      constexpr std::string_view kMessage = "time limit reached while sleeping in poll_oneoff";
+      return wasmtime_trap_new(kMessage.data(), kMessage.size());
+    }
+    std::this_thread::sleep_until(earliest->wake_at);
+  }
+  const Clock::time_point after = Clock::now();
+  for (const PendingClock& clock : clocks) {
+    if (clock.wake_at <= after) ready.push_back({clock.userdata, kErrnoSuccess, kEventClock, 0});
+  }
+
+  for (std::size_t i = 0; i < ready.size(); ++i) {
+    std::uint8_t* event = memory + out + i * kEventSize;
+    std::memset(event, 0, kEventSize);
+    Store<std::uint64_t>(event, ready[i].userdata);
+    Store<std::uint16_t>(event + 8, ready[i].error);
+    Store<std::uint8_t>(event + 10, ready[i].type);
+    Store<std::uint64_t>(event + 16, ready[i].nbytes);
+  }
+  Store<std::uint32_t>(memory + nevents_at, static_cast<std::uint32_t>(ready.size()));
+  return set_errno(kErrnoSuccess);
+}
+
+}  // namespace
+
+Status DefineDeadlineAwarePoll(wasmtime_linker_t* linker) {
+  wasm_valtype_vec_t params;
+  wasm_valtype_vec_t results;
+  wasm_valtype_t* param_types[4] = {wasm_valtype_new(WASM_I32), wasm_valtype_new(WASM_I32),
+                                    wasm_valtype_new(WASM_I32), wasm_valtype_new(WASM_I32)};
+  wasm_valtype_t* result_types[1] = {wasm_valtype_new(WASM_I32)};
+  wasm_valtype_vec_new(&params, 4, param_types);
+  wasm_valtype_vec_new(&results, 1, result_types);
+  const FuncTypePtr type(wasm_functype_new(&params, &results));
+  constexpr std::string_view kModule = "wasi_snapshot_preview1";
+  constexpr std::string_view kName = "poll_oneoff";
+  const ErrorPtr error(wasmtime_linker_define_func(linker, kModule.data(), kModule.size(),
+                                                   kName.data(), kName.size(), type.get(),
+                                                   PollOneoff, nullptr, nullptr));
+  if (error) return MakeError("cannot define poll_oneoff: " + MessageOf(error.get()));
+  return {};
+}
+
+}  // namespace discoblocks::wasm
