@@ -1,12 +1,13 @@
 #include "cli/app.h"
 
+#include <algorithm>
 #include <exception>
 #include <iostream>
 #include <string>
 
-#include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
 
@@ -22,6 +23,15 @@ int Run(int argc, char** argv) {
   Action action;
   AddDriversCommands(app, action);
 
+  // CLI11 would only say "a subcommand is required"; name what was typed instead.
+  const auto commands = app.get_subcommands([](const CLI::App*) { return true; });
+  const bool known =
+      argc > 1 && std::any_of(commands.begin(), commands.end(),
+                              [&](const CLI::App* c) { return c->get_name() == argv[1]; });
+  if (argc > 1 && argv[1][0] != '-' && !known) {
+    std::cerr << "discoblocks: unknown command " << argv[1] << "; run with --help for the list\n";
+    return kExitError;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -124,8 +124,8 @@ int Inspect(const CommonFlags& flags, const std::string& provisioner) {
   if (!registry) return kExitError;
   const auto entry = registry->Entry(provisioner);
   if (!entry) {
-    return Fail(fmt::format("no driver folder {} in {}", provisioner,
-                            registry->directory().string()));
+    return Fail(
+        fmt::format("no driver folder {} in {}", provisioner, registry->directory().string()));
   }
   nlohmann::json doc = EntryJson(*entry);
   if (entry->driver) {
@@ -169,7 +169,8 @@ int Inspect(const CommonFlags& flags, const std::string& provisioner) {
         }
         rows.push_back({key + ":", fmt::format("{}", fmt::join(items, ", "))});
       } else {
-        rows.push_back({key + ":", value.is_string() ? value.get<std::string>() : DumpJson(value, -1)});
+        rows.push_back(
+            {key + ":", value.is_string() ? value.get<std::string>() : DumpJson(value, -1)});
       }
     }
     PrintTable(std::cout, rows);
@@ -202,15 +203,14 @@ int Call(const CommonFlags& common, const CallFlags& flags) {
   if (!function) {
     std::vector<std::string_view> names;
     for (const auto& spec : drivers::AllFunctions()) names.push_back(spec.name);
-    return Fail(fmt::format("unknown function {}; one of: {}", flags.function,
-                            fmt::join(names, ", ")));
+    return Fail(
+        fmt::format("unknown function {}; one of: {}", flags.function, fmt::join(names, ", ")));
   }
   drivers::CallInputs inputs;
-  for (auto [path, target] :
-       {std::pair{&flags.storage_class, &inputs.storage_class},
-        std::pair{&flags.node, &inputs.node},
-        std::pair{&flags.persistent_volume, &inputs.persistent_volume},
-        std::pair{&flags.volume_attachment, &inputs.volume_attachment}}) {
+  for (auto [path, target] : {std::pair{&flags.storage_class, &inputs.storage_class},
+                              std::pair{&flags.node, &inputs.node},
+                              std::pair{&flags.persistent_volume, &inputs.persistent_volume},
+                              std::pair{&flags.volume_attachment, &inputs.volume_attachment}}) {
     auto object = ReadObject(*path);
     if (!object) return Fail(object.error().message);
     *target = std::move(object).value();

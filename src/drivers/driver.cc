@@ -29,9 +29,7 @@ Result<std::shared_ptr<const Driver>> Driver::Load(std::shared_ptr<wasm::Engine>
   return std::shared_ptr<const Driver>(std::move(driver));
 }
 
-bool Driver::Exports(Function function) const {
-  return module_->Exports(SpecOf(function).name);
-}
+bool Driver::Exports(Function function) const { return module_->Exports(SpecOf(function).name); }
 
 Outcome Driver::Call(Function function, const CallInputs& inputs,
                      const CallOptions& options) const {

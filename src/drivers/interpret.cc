@@ -17,8 +17,8 @@ constexpr std::size_t kStderrExcerpt = 512;
 // Quotes at most a short prefix of untrusted output for a message.
 std::string Quote(std::string_view text, std::size_t limit = kQuotedPrefix) {
   const bool cut = text.size() > limit;
-  std::string quoted = json(std::string(text.substr(0, limit)))
-                           .dump(-1, ' ', false, json::error_handler_t::replace);
+  std::string quoted =
+      json(std::string(text.substr(0, limit))).dump(-1, ' ', false, json::error_handler_t::replace);
   return cut ? quoted + "..." : quoted;
 }
 
@@ -158,14 +158,16 @@ class Interpreter {
       return Fail(ErrorCause::kBadOutput,
                   "unparsable output: expected true or false, got " + Quote(outcome_.stdout_data));
     }
-    if (function_.output == OutputKind::kBool) return Succeed(OutcomeKind::kOk, *value, stderr_text);
+    if (function_.output == OutputKind::kBool)
+      return Succeed(OutcomeKind::kOk, *value, stderr_text);
     if (*value) return Succeed(OutcomeKind::kValid, true, stderr_text);
     outcome_.kind = OutcomeKind::kInvalid;
     outcome_.result = false;
-    outcome_.reason = stderr_text.empty()
-                          ? fmt::format("driver {} rejected the StorageClass without giving a reason",
-                                        provisioner_)
-                          : Excerpt(stderr_text);
+    outcome_.reason =
+        stderr_text.empty()
+            ? fmt::format("driver {} rejected the StorageClass without giving a reason",
+                          provisioner_)
+            : Excerpt(stderr_text);
     return std::move(outcome_);
   }
 
@@ -183,8 +185,7 @@ class Interpreter {
                   fmt::format("output is not valid JSON (expected {}): {}", shape, Quote(text)));
     }
     if (!valid_shape(value)) {
-      return Fail(ErrorCause::kBadOutput,
-                  fmt::format("output is not {}: {}", shape, Quote(text)));
+      return Fail(ErrorCause::kBadOutput, fmt::format("output is not {}: {}", shape, Quote(text)));
     }
     return Succeed(OutcomeKind::kOk, std::move(value), stderr_text);
   }
@@ -229,8 +230,7 @@ std::optional<bool> ParseBool(std::string_view text) {
   return std::nullopt;
 }
 
-Outcome Interpret(std::string_view provisioner, const FunctionSpec& function,
-                  wasm::RunResult run) {
+Outcome Interpret(std::string_view provisioner, const FunctionSpec& function, wasm::RunResult run) {
   return Interpreter(provisioner, function, std::move(run)).Take();
 }
 

@@ -11,8 +11,7 @@
 namespace discoblocks::drivers {
 
 // `provisioner` names the driver in reasons.
-Outcome Interpret(std::string_view provisioner, const FunctionSpec& function,
-                  wasm::RunResult run);
+Outcome Interpret(std::string_view provisioner, const FunctionSpec& function, wasm::RunResult run);
 
 // Go's strconv.ParseBool after trimming surrounding white space.
 std::optional<bool> ParseBool(std::string_view text);

@@ -22,17 +22,17 @@ std::string_view OutcomeName(OutcomeKind kind);  // "valid", "invalid", "ok", "e
 // Why a call failed, for metrics and for tests to branch on; kNone unless kError.
 enum class ErrorCause {
   kNone,
-  kNoDriver,         // no loaded driver for the provisioner
-  kMissingInput,     // the caller did not give an input the function reads
-  kMissingExport,    // the module does not export the function
-  kInstantiate,      // the instance could not be created
-  kTrap,             // trapped (including stack overflow)
-  kExit,             // exited with a non-zero code
+  kNoDriver,       // no loaded driver for the provisioner
+  kMissingInput,   // the caller did not give an input the function reads
+  kMissingExport,  // the module does not export the function
+  kInstantiate,    // the instance could not be created
+  kTrap,           // trapped (including stack overflow)
+  kExit,           // exited with a non-zero code
   kTimeLimit,
   kMemoryLimit,
   kOutputLimit,
-  kBadOutput,        // stdout unparsable, or of the wrong shape
-  kDriverReported,   // the driver wrote an error on stderr
+  kBadOutput,       // stdout unparsable, or of the wrong shape
+  kDriverReported,  // the driver wrote an error on stderr
 };
 
 std::string_view ErrorCauseName(ErrorCause cause);

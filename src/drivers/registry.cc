@@ -27,8 +27,8 @@ Result<std::vector<DriverEntry>> ScanDirectory(const std::filesystem::path& dire
   std::vector<DriverEntry> entries;
   std::filesystem::directory_iterator it(directory, ec);
   if (ec) {
-    return MakeError(fmt::format("cannot read drivers directory {}: {}", directory.string(),
-                                 ec.message()));
+    return MakeError(
+        fmt::format("cannot read drivers directory {}: {}", directory.string(), ec.message()));
   }
   for (const auto& item : it) {
     if (!item.is_directory(ec)) continue;
@@ -40,8 +40,9 @@ Result<std::vector<DriverEntry>> ScanDirectory(const std::filesystem::path& dire
     }
     entries.push_back(std::move(entry));
   }
-  std::sort(entries.begin(), entries.end(),
-            [](const DriverEntry& a, const DriverEntry& b) { return a.provisioner < b.provisioner; });
+  std::sort(entries.begin(), entries.end(), [](const DriverEntry& a, const DriverEntry& b) {
+    return a.provisioner < b.provisioner;
+  });
   return entries;
 }
 

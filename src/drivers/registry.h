@@ -25,7 +25,7 @@ std::string_view DriverStateName(DriverState state);  // "loaded", "skipped", "f
 struct DriverEntry {
   std::string provisioner;  // the folder name
   DriverState state = DriverState::kFailed;
-  std::string reason;       // why skipped or failed
+  std::string reason;                    // why skipped or failed
   std::shared_ptr<const Driver> driver;  // set when loaded
 };
 

@@ -27,8 +27,9 @@ Outcome IsStorageClassValid(const Driver& driver, const nlohmann::json& storage_
                             const CallOptions& options = {});
 
 // Empty when the driver restricts nothing.
-Typed<std::vector<nlohmann::json>> GetStorageClassAllowedTopology(
-    const Driver& driver, const nlohmann::json& node, const CallOptions& options = {});
+Typed<std::vector<nlohmann::json>> GetStorageClassAllowedTopology(const Driver& driver,
+                                                                  const nlohmann::json& node,
+                                                                  const CallOptions& options = {});
 
 struct PvcStubRequest {
   std::string name;

@@ -87,8 +87,8 @@ Result<json> YamlToJson(const YAML::Node& node, int depth) {
       json object = json::object();
       for (const auto& entry : node) {
         if (!entry.first.IsScalar()) {
-          return MakeError(fmt::format("line {}: mapping keys must be strings",
-                                       entry.first.Mark().line + 1));
+          return MakeError(
+              fmt::format("line {}: mapping keys must be strings", entry.first.Mark().line + 1));
         }
         auto converted = YamlToJson(entry.second, depth + 1);
         if (!converted) return converted;
@@ -122,7 +122,8 @@ Result<nlohmann::json> ParseDocument(std::string_view text, std::string_view wha
   try {
     documents = YAML::LoadAll(std::string(text));
   } catch (const YAML::Exception& e) {
-    if (!json_error.empty()) return MakeError(fmt::format("{}: not valid JSON: {}", what, json_error));
+    if (!json_error.empty())
+      return MakeError(fmt::format("{}: not valid JSON: {}", what, json_error));
     return MakeError(fmt::format("{}: not valid YAML or JSON: line {}, column {}: {}", what,
                                  e.mark.line + 1, e.mark.column + 1, e.msg));
   }

@@ -1,9 +1,9 @@
 #include "util/duration.h"
 
 #include <array>
-#include <cstdlib>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <limits>
 #include <utility>
 
@@ -27,8 +27,8 @@ constexpr std::array<Unit, 7> kUnits{{{"ns", 1.0},
                                       {"h", 3600e9}}};
 
 Error BadDuration(std::string_view text, std::string_view why) {
-  return MakeError(fmt::format("invalid duration \"{}\": {} (expected e.g. 500ms, 2s, 1m30s)",
-                               text, why));
+  return MakeError(
+      fmt::format("invalid duration \"{}\": {} (expected e.g. 500ms, 2s, 1m30s)", text, why));
 }
 
 }  // namespace

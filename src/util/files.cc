@@ -27,8 +27,8 @@ Result<std::string> ReadFile(const std::filesystem::path& path, std::size_t max_
     in.read(chunk.data(), static_cast<std::streamsize>(kChunk));
     data.append(chunk.data(), static_cast<std::size_t>(in.gcount()));
     if (data.size() > max_bytes) {
-      return MakeError(fmt::format("cannot read {}: larger than the {} byte limit", path.string(),
-                                   max_bytes));
+      return MakeError(
+          fmt::format("cannot read {}: larger than the {} byte limit", path.string(), max_bytes));
     }
   }
   if (in.bad()) {

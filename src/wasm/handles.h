@@ -16,13 +16,16 @@ struct CDeleter {
   }
 };
 
-using ErrorPtr = std::unique_ptr<wasmtime_error_t, CDeleter<wasmtime_error_t, wasmtime_error_delete>>;
+using ErrorPtr =
+    std::unique_ptr<wasmtime_error_t, CDeleter<wasmtime_error_t, wasmtime_error_delete>>;
 using TrapPtr = std::unique_ptr<wasm_trap_t, CDeleter<wasm_trap_t, wasm_trap_delete>>;
-using StorePtr = std::unique_ptr<wasmtime_store_t, CDeleter<wasmtime_store_t, wasmtime_store_delete>>;
+using StorePtr =
+    std::unique_ptr<wasmtime_store_t, CDeleter<wasmtime_store_t, wasmtime_store_delete>>;
 using ModulePtr =
     std::unique_ptr<wasmtime_module_t, CDeleter<wasmtime_module_t, wasmtime_module_delete>>;
-using InstancePrePtr = std::unique_ptr<wasmtime_instance_pre_t,
-                                       CDeleter<wasmtime_instance_pre_t, wasmtime_instance_pre_delete>>;
+using InstancePrePtr =
+    std::unique_ptr<wasmtime_instance_pre_t,
+                    CDeleter<wasmtime_instance_pre_t, wasmtime_instance_pre_delete>>;
 using LinkerPtr =
     std::unique_ptr<wasmtime_linker_t, CDeleter<wasmtime_linker_t, wasmtime_linker_delete>>;
 using EnginePtr = std::unique_ptr<wasm_engine_t, CDeleter<wasm_engine_t, wasm_engine_delete>>;

@@ -51,8 +51,8 @@ ModuleInfo Describe(const wasmtime_module_t* module) {
   for (std::size_t i = 0; i < exports.size; ++i) {
     const wasm_exporttype_t* export_type = exports.data[i];
     const wasm_externtype_t* type = wasm_exporttype_type(export_type);
-    info.exports.push_back({NameOf(wasm_exporttype_name(export_type)), KindName(type),
-                            IsNullaryFunc(type)});
+    info.exports.push_back(
+        {NameOf(wasm_exporttype_name(export_type)), KindName(type), IsNullaryFunc(type)});
   }
   wasm_exporttype_vec_delete(&exports);
 

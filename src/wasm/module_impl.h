@@ -11,7 +11,7 @@ namespace discoblocks::wasm {
 struct Module::Impl {
   std::shared_ptr<Engine> engine;  // keeps the engine (and its ticker) alive
   ModulePtr module;
-  InstancePrePtr instance_pre;     // imports resolved once, at compile time
+  InstancePrePtr instance_pre;  // imports resolved once, at compile time
 };
 
 }  // namespace discoblocks::wasm

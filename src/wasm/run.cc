@@ -25,7 +25,9 @@ constexpr std::int64_t kMaxTableElements = 1 << 20;
 // A failure with the module's memory this close to the cap is reported as hitting
 // the memory limit: Wasmtime refuses the memory.grow, and the module then traps or
 // exits in its own way (Go's runtime grows its heap 4 MiB at a time).
-std::uint64_t MemoryHeadroom(std::uint64_t cap) { return std::max<std::uint64_t>(cap / 8, 4 << 20); }
+std::uint64_t MemoryHeadroom(std::uint64_t cap) {
+  return std::max<std::uint64_t>(cap / 8, 4 << 20);
+}
 
 ptrdiff_t WriteCallback(void* capture, const unsigned char* bytes, std::size_t length) {
   static_cast<OutputCapture*>(capture)->Append(bytes, length);
@@ -72,6 +74,26 @@ WasiConfigPtr MakeWasiConfig(const RunRequest& request, CallState* state) {
   return config;
 }
 
+// Wasmtime's messages read "error while executing at wasm backtrace: <frames>
+// Caused by: <cause>"; people need the cause, the frames are noise in a reason.
+std::string CauseOf(const std::string& message) {
+  constexpr std::string_view kCausedBy = "Caused by:";
+  std::string_view cause = message;
+  if (const auto at = cause.rfind(kCausedBy); at != std::string_view::npos) {
+    cause.remove_prefix(at + kCausedBy.size());
+  } else if (const auto newline = cause.find('\n'); newline != std::string_view::npos) {
+    cause = cause.substr(0, newline);
+  }
+  std::string text;
+  for (char c : cause) {
+    if (c == '\n' || c == '\t') c = ' ';
+    if (c == ' ' && (text.empty() || text.back() == ' ')) continue;
+    text.push_back(c);
+  }
+  while (!text.empty() && text.back() == ' ') text.pop_back();
+  return text;
+}
+
 struct Failure {
   RunStatus status;
   std::string detail;
@@ -83,7 +105,8 @@ Failure Classify(const CallState& state, const wasmtime_error_t* error, const wa
                  wasmtime_context_t* context, const wasmtime_instance_t* instance,
                  const Limits& limits) {
   if (state.timed_out.load()) {
-    return {RunStatus::kTimeLimit, fmt::format("time limit of {} ms exceeded", limits.time.count())};
+    return {RunStatus::kTimeLimit,
+            fmt::format("time limit of {} ms exceeded", limits.time.count())};
   }
   if (state.out.overflowed()) {
     return {RunStatus::kOutputLimit,
@@ -102,11 +125,7 @@ Failure Classify(const CallState& state, const wasmtime_error_t* error, const wa
       code == WASMTIME_TRAP_CODE_STACK_OVERFLOW) {
     return {RunStatus::kStackOverflow, "stack overflow (recursion deeper than the stack limit)"};
   }
-  std::string message = error != nullptr ? MessageOf(error) : MessageOf(trap);
-  // Keep the cause; Wasmtime's backtrace lines follow it.
-  if (const auto newline = message.find('\n'); newline != std::string::npos) {
-    message.resize(newline);
-  }
+  const std::string message = CauseOf(error != nullptr ? MessageOf(error) : MessageOf(trap));
   if (instance != nullptr) {
     wasmtime_extern_t memory;
     if (wasmtime_instance_export_get(context, instance, "memory", 6, &memory) &&
@@ -179,9 +198,19 @@ RunResult Module::Run(const RunRequest& request) const {
     return finish();
   };
 
-  if (!Exports(request.export_name)) {
+  const auto exported =
+      std::find_if(info_.exports.begin(), info_.exports.end(),
+                   [&](const ExportInfo& e) { return e.name == request.export_name; });
+  if (exported == info_.exports.end()) {
     return fail({RunStatus::kMissingExport,
                  fmt::format("the module does not export {}", request.export_name)},
+                false);
+  }
+  if (!exported->nullary_func) {
+    return fail({RunStatus::kMissingExport,
+                 fmt::format("the module exports {}, but not as a function without parameters "
+                             "and results",
+                             request.export_name)},
                 false);
   }
 
@@ -201,15 +230,15 @@ RunResult Module::Run(const RunRequest& request) const {
   wasmtime_instance_t instance;
   {
     wasm_trap_t* raw_trap = nullptr;
-    const ErrorPtr error(
-        wasmtime_instance_pre_instantiate(impl_->instance_pre.get(), context, &instance, &raw_trap));
+    const ErrorPtr error(wasmtime_instance_pre_instantiate(impl_->instance_pre.get(), context,
+                                                           &instance, &raw_trap));
     const TrapPtr trap(raw_trap);
     if (error || trap) {
       Failure failure = Classify(state, error.get(), trap.get(), context, nullptr, request.limits);
       if (failure.status == RunStatus::kTrap) {
-        failure = {RunStatus::kInstantiateFailed,
-                   "cannot instantiate: " +
-                       (error ? MessageOf(error.get()) : MessageOf(trap.get()))};
+        failure = {
+            RunStatus::kInstantiateFailed,
+            "cannot instantiate: " + (error ? MessageOf(error.get()) : MessageOf(trap.get()))};
       }
       return fail(std::move(failure), true);
     }
@@ -224,8 +253,8 @@ RunResult Module::Run(const RunRequest& request) const {
                   in_initializer);
     }
     wasm_trap_t* raw_trap = nullptr;
-    const ErrorPtr error(wasmtime_func_call(context, &item.of.func, nullptr, 0, nullptr, 0,
-                                            &raw_trap));
+    const ErrorPtr error(
+        wasmtime_func_call(context, &item.of.func, nullptr, 0, nullptr, 0, &raw_trap));
     const TrapPtr trap(raw_trap);
     if (!error && !trap) return std::nullopt;
     Failure failure = Classify(state, error.get(), trap.get(), context, &instance, request.limits);

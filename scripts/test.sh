@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Builds and runs every test: the test suites (C++, Go drivers' host tests) in a
+# normal build, then all of them again under AddressSanitizer and
+# UndefinedBehaviorSanitizer. Sets up whatever is missing first.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+jobs=$(nproc)
+
+echo "== build and test (RelWithDebInfo): $root/build"
+"$root/scripts/build.sh" "$root/build"
+ctest --test-dir "$root/build" --output-on-failure -j "$jobs"
+
+echo "== build and test (ASan + UBSan): $root/build-sanitize"
+"$root/scripts/build.sh" "$root/build-sanitize" -DCMAKE_BUILD_TYPE=Debug -DDISCOBLOCKS_SANITIZE=ON
+ctest --test-dir "$root/build-sanitize" --output-on-failure -j "$jobs"
+echo "== all tests passed"

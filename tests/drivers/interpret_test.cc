@@ -1,0 +1,172 @@
+// The contract's outcome table, row by row, on synthetic run results.
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "drivers/interpret.h"
+
+namespace discoblocks::drivers {
+namespace {
+
+wasm::RunResult Ran(std::string out, std::string err = "") {
+  wasm::RunResult run;
+  run.stdout_data = std::move(out);
+  run.stderr_data = std::move(err);
+  return run;
+}
+
+Outcome Interpret(Function function, wasm::RunResult run) {
+  return drivers::Interpret("example.csi.io", SpecOf(function), std::move(run));
+}
+
+TEST(InterpretTest, FailedRunIsAnErrorNamingDriverFunctionAndCause) {
+  wasm::RunResult run = Ran("true");
+  run.status = wasm::RunStatus::kTimeLimit;
+  run.detail = "time limit of 2000 ms exceeded";
+  const Outcome outcome = Interpret(Function::kIsStorageClassValid, run);
+  EXPECT_EQ(outcome.kind, OutcomeKind::kError);
+  EXPECT_EQ(outcome.cause, ErrorCause::kTimeLimit);
+  EXPECT_EQ(outcome.reason,
+            "driver example.csi.io: IsStorageClassValid: time limit of 2000 ms exceeded");
+}
+
+TEST(InterpretTest, FailureInInitializerSaysSoAndCarriesStderr) {
+  wasm::RunResult run = Ran("", "panic: boom\n");
+  run.status = wasm::RunStatus::kExit;
+  run.exit_code = 2;
+  run.detail = "exited with code 2";
+  run.in_initializer = true;
+  const Outcome outcome = Interpret(Function::kGetPVCStub, run);
+  EXPECT_EQ(outcome.kind, OutcomeKind::kError);
+  EXPECT_EQ(outcome.reason,
+            "driver example.csi.io: GetPVCStub: exited with code 2 (in the module's initializer); "
+            "stderr: panic: boom");
+}
+
+TEST(InterpretTest, TrueWithEmptyStderrIsValid) {
+  const Outcome outcome = Interpret(Function::kIsStorageClassValid, Ran("true\n"));
+  EXPECT_EQ(outcome.kind, OutcomeKind::kValid);
+  EXPECT_TRUE(outcome.warnings.empty());
+}
+
+TEST(InterpretTest, TrueWithStderrIsValidWithAWarning) {
+  const Outcome outcome =
+      Interpret(Function::kIsStorageClassValid, Ran("true", "  gp2 is deprecated\n"));
+  EXPECT_EQ(outcome.kind, OutcomeKind::kValid);
+  ASSERT_EQ(outcome.warnings.size(), 1U);
+  EXPECT_EQ(outcome.warnings[0], "gp2 is deprecated");
+}
+
+TEST(InterpretTest, FalseIsInvalidWithStderrAsReason) {
+  const Outcome outcome = Interpret(Function::kIsStorageClassValid,
+                                    Ran("false", "only allowVolumeExpansion true is supported\n"));
+  EXPECT_EQ(outcome.kind, OutcomeKind::kInvalid);
+  EXPECT_EQ(outcome.reason, "only allowVolumeExpansion true is supported");
+}
+
+TEST(InterpretTest, FalseWithEmptyStderrIsInvalidWithAGenericReason) {
+  // The original dereferenced a nil error here and crashed the webhook.
+  const Outcome outcome = Interpret(Function::kIsStorageClassValid, Ran("false"));
+  EXPECT_EQ(outcome.kind, OutcomeKind::kInvalid);
+  EXPECT_EQ(outcome.reason,
+            "driver example.csi.io rejected the StorageClass without giving a reason");
+}
+
+TEST(InterpretTest, BooleansParseLikeGo) {
+  for (const char* yes : {"1", "t", "T", "TRUE", "true", "True", " true\n"}) {
+    EXPECT_EQ(ParseBool(yes), true) << yes;
+  }
+  for (const char* no : {"0", "f", "F", "FALSE", "false", "False"}) {
+    EXPECT_EQ(ParseBool(no), false) << no;
+  }
+  for (const char* neither : {"", "yes", "tRUE", "true false", "2"}) {
+    EXPECT_EQ(ParseBool(neither), std::nullopt) << neither;
+  }
+}
+
+TEST(InterpretTest, NonBooleanIsAnUnparsableOutputErrorQuotingAShortPrefix) {
+  const Outcome outcome =
+      Interpret(Function::kIsStorageClassValid, Ran("maybe" + std::string(500, 'x')));
+  EXPECT_EQ(outcome.kind, OutcomeKind::kError);
+  EXPECT_EQ(outcome.cause, ErrorCause::kBadOutput);
+  EXPECT_NE(outcome.reason.find("unparsable output"), std::string::npos);
+  EXPECT_NE(outcome.reason.find("\"maybe"), std::string::npos);
+  EXPECT_LT(outcome.reason.size(), 200U);
+}
+
+TEST(InterpretTest, NoBooleanButStderrIsAnErrorCarryingStderr) {
+  const Outcome outcome =
+      Interpret(Function::kIsStorageClassValid, Ran("", "STORAGE_CLASS_JSON is not valid JSON"));
+  EXPECT_EQ(outcome.kind, OutcomeKind::kError);
+  EXPECT_NE(outcome.reason.find("STORAGE_CLASS_JSON is not valid JSON"), std::string::npos);
+}
+
+TEST(InterpretTest, IsFileSystemManagedFalseIsAnOkValue) {
+  const Outcome outcome = Interpret(Function::kIsFileSystemManaged, Ran("false"));
+  EXPECT_EQ(outcome.kind, OutcomeKind::kOk);
+  EXPECT_EQ(outcome.result, false);
+}
+
+TEST(InterpretTest, JsonFunctionWithStderrAndNoStdoutIsAnErrorCarryingStderr) {
+  const Outcome outcome =
+      Interpret(Function::kGetStorageClassAllowedTopology,
+                Ran("", "metadata.labels.'topology.kubernetes.io/zone' not found"));
+  EXPECT_EQ(outcome.kind, OutcomeKind::kError);
+  EXPECT_EQ(outcome.cause, ErrorCause::kDriverReported);
+  EXPECT_EQ(outcome.reason,
+            "driver example.csi.io: GetStorageClassAllowedTopology: "
+            "metadata.labels.'topology.kubernetes.io/zone' not found");
+}
+
+TEST(InterpretTest, EmptyTopologyMeansNoRestriction) {
+  const Outcome outcome = Interpret(Function::kGetStorageClassAllowedTopology, Ran(""));
+  EXPECT_EQ(outcome.kind, OutcomeKind::kOk);
+  EXPECT_EQ(outcome.result, nlohmann::json::array());
+}
+
+TEST(InterpretTest, TopologyOfTheWrongShapeIsAnError) {
+  for (const char* bad : {"{}", "[1]", "[{\"matchLabelExpressions\":[{\"values\":[\"a\"]}]}]",
+                          "[{\"matchLabelExpressions\":[{\"key\":\"k\",\"values\":[1]}]}]",
+                          "[{\"matchLabelExpressions\":", "not json"}) {
+    const Outcome outcome = Interpret(Function::kGetStorageClassAllowedTopology, Ran(bad));
+    EXPECT_EQ(outcome.kind, OutcomeKind::kError) << bad;
+    EXPECT_EQ(outcome.cause, ErrorCause::kBadOutput) << bad;
+  }
+}
+
+TEST(InterpretTest, PvcStubMustBeAPersistentVolumeClaim) {
+  EXPECT_EQ(Interpret(Function::kGetPVCStub, Ran("{\"kind\":\"PersistentVolumeClaim\"}")).kind,
+            OutcomeKind::kOk);
+  EXPECT_EQ(Interpret(Function::kGetPVCStub, Ran("{\"kind\":\"Pod\"}")).kind, OutcomeKind::kError);
+  EXPECT_EQ(Interpret(Function::kGetPVCStub, Ran("")).kind, OutcomeKind::kError);
+}
+
+TEST(InterpretTest, PodLabelsMustBeStrings) {
+  EXPECT_EQ(Interpret(Function::kGetCSIDriverPodLabels, Ran("{\"app\":\"x\"}")).kind,
+            OutcomeKind::kOk);
+  EXPECT_EQ(Interpret(Function::kGetCSIDriverPodLabels, Ran("{\"app\":1}")).kind,
+            OutcomeKind::kError);
+}
+
+TEST(InterpretTest, TextFunctionsTrimNamespaceAndMetaKeyButNotShell) {
+  EXPECT_EQ(Interpret(Function::kGetCSIDriverNamespace, Ran(" kube-system\n")).result,
+            "kube-system");
+  EXPECT_EQ(Interpret(Function::kWaitForVolumeAttachmentMeta, Ran("\n")).result, "");
+  EXPECT_EQ(Interpret(Function::kGetPreResizeCommand, Ran("  DEV=/dev/x\n")).result,
+            "  DEV=/dev/x\n");
+}
+
+TEST(InterpretTest, EmptyNamespaceIsAnError) {
+  EXPECT_EQ(Interpret(Function::kGetCSIDriverNamespace, Ran(" \n")).kind, OutcomeKind::kError);
+}
+
+TEST(InterpretTest, TextFunctionWithStderrIsAnError) {
+  const Outcome outcome =
+      Interpret(Function::kGetPreMountCommand, Ran("DEV=x", "spec.csi.volumeHandle not found"));
+  EXPECT_EQ(outcome.kind, OutcomeKind::kError);
+  EXPECT_EQ(outcome.reason,
+            "driver example.csi.io: GetPreMountCommand: spec.csi.volumeHandle not found");
+}
+
+}  // namespace
+}  // namespace discoblocks::drivers

@@ -1,0 +1,75 @@
+#include "util/document.h"
+
+#include <gtest/gtest.h>
+
+namespace discoblocks {
+namespace {
+
+using nlohmann::json;
+
+TEST(DocumentTest, YamlScalarsAreTypedByTheCoreSchema) {
+  auto doc = ParseDocument(R"(
+apiVersion: storage.k8s.io/v1
+allowVolumeExpansion: true
+count: 3
+ratio: 0.5
+nothing: null
+tilde: ~
+empty:
+parameters:
+  replicas: "1"
+  flag: 'true'
+  version: 1.10
+  octal: 0o17
+  hex: 0xff
+  word: yes
+)",
+                           "test");
+  ASSERT_TRUE(doc.ok()) << doc.error().message;
+  EXPECT_EQ((*doc)["allowVolumeExpansion"], true);
+  EXPECT_EQ((*doc)["count"], 3);
+  EXPECT_EQ((*doc)["ratio"], 0.5);
+  EXPECT_TRUE((*doc)["nothing"].is_null());
+  EXPECT_TRUE((*doc)["tilde"].is_null());
+  EXPECT_TRUE((*doc)["empty"].is_null());
+  EXPECT_EQ((*doc)["parameters"]["replicas"], "1");
+  EXPECT_EQ((*doc)["parameters"]["flag"], "true");
+  EXPECT_EQ((*doc)["parameters"]["version"], 1.1);
+  EXPECT_EQ((*doc)["parameters"]["octal"], 15);
+  EXPECT_EQ((*doc)["parameters"]["hex"], 255);
+  EXPECT_EQ((*doc)["parameters"]["word"], "yes");  // YAML 1.2: not a boolean
+}
+
+TEST(DocumentTest, JsonIsParsedExactly) {
+  auto doc = ParseDocument(R"({"a": 9007199254740993, "b": [true, null, "x"]})", "test");
+  ASSERT_TRUE(doc.ok());
+  EXPECT_EQ((*doc)["a"].get<std::int64_t>(), 9007199254740993);
+  EXPECT_EQ((*doc)["b"], json::parse(R"([true, null, "x"])"));
+}
+
+TEST(DocumentTest, FlowStyleYamlThatLooksLikeJson) {
+  auto doc = ParseDocument("{a: 1, b: [x, y]}", "test");
+  ASSERT_TRUE(doc.ok()) << doc.error().message;
+  EXPECT_EQ(*doc, json::parse(R"({"a": 1, "b": ["x", "y"]})"));
+}
+
+TEST(DocumentTest, ErrorsNameTheInputAndPosition) {
+  auto bad_yaml = ParseDocument("a: [1, 2\nb: 3\n", "sc.yaml");
+  ASSERT_FALSE(bad_yaml.ok());
+  EXPECT_NE(bad_yaml.error().message.find("sc.yaml: not valid YAML or JSON: line"),
+            std::string::npos)
+      << bad_yaml.error().message;
+  auto bad_json = ParseDocument("{\"a\": [}", "sc.json");
+  ASSERT_FALSE(bad_json.ok());
+  EXPECT_NE(bad_json.error().message.find("sc.json: not valid JSON"), std::string::npos)
+      << bad_json.error().message;
+}
+
+TEST(DocumentTest, EmptyAndMultipleDocumentsAreRefused) {
+  EXPECT_EQ(ParseDocument("", "x").error().message, "x: empty document");
+  EXPECT_EQ(ParseDocument("a: 1\n---\nb: 2\n", "x").error().message,
+            "x: holds 2 YAML documents; expected one");
+}
+
+}  // namespace
+}  // namespace discoblocks
