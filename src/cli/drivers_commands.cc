@@ -21,7 +21,6 @@ namespace discoblocks::cli {
 namespace {
 
 using drivers::DriverEntry;
-using drivers::DriverState;
 
 struct CommonFlags {
   std::optional<std::string> drivers_dir;

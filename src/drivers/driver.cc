@@ -42,9 +42,9 @@ Outcome Driver::Call(Function function, const CallInputs& inputs,
   wasm::RunRequest request;
   request.program_name = provisioner_;
   request.env = std::move(env).value();
-  for (const auto& [name, value] : options.extra_env) {
-    std::erase_if(request.env, [&](const auto& entry) { return entry.first == name; });
-    request.env.emplace_back(name, value);
+  for (const auto& extra : options.extra_env) {
+    std::erase_if(request.env, [&](const auto& entry) { return entry.first == extra.first; });
+    request.env.push_back(extra);
   }
   request.export_name = std::string(spec.name);
   request.limits = options.limits;

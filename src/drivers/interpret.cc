@@ -1,5 +1,6 @@
 #include "drivers/interpret.h"
 
+#include <algorithm>
 #include <array>
 #include <string>
 #include <utility>
@@ -52,11 +53,8 @@ ErrorCause CauseOf(wasm::RunStatus status) {
 }
 
 bool IsStringArray(const json& value) {
-  if (!value.is_array()) return false;
-  for (const json& item : value) {
-    if (!item.is_string()) return false;
-  }
-  return true;
+  return value.is_array() &&
+         std::all_of(value.begin(), value.end(), [](const json& item) { return item.is_string(); });
 }
 
 // TopologySelectorTerm: {"matchLabelExpressions": [{"key": k, "values": [v...]}]}
@@ -84,11 +82,8 @@ bool IsPvc(const json& value) {
 }
 
 bool IsLabels(const json& value) {
-  if (!value.is_object()) return false;
-  for (const auto& [key, label] : value.items()) {
-    if (!label.is_string()) return false;
-  }
-  return true;
+  return value.is_object() && std::all_of(value.begin(), value.end(),
+                                          [](const json& label) { return label.is_string(); });
 }
 
 class Interpreter {
@@ -122,7 +117,7 @@ class Interpreter {
   }
 
  private:
-  std::string RunFailure() const {
+  [[nodiscard]] std::string RunFailure() const {
     std::string cause = run_.detail;
     if (run_.in_initializer) cause += " (in the module's initializer)";
     if ((run_.status == wasm::RunStatus::kExit || run_.status == wasm::RunStatus::kTrap ||

@@ -62,9 +62,9 @@ std::string_view DriverStateName(DriverState state) {
 
 std::filesystem::path ResolveDriversDir(const std::optional<std::string>& flag) {
   if (flag && !flag->empty()) return *flag;
-  if (const char* env = std::getenv("DISCOBLOCKS_DRIVERS_DIR"); env != nullptr && *env != '\0') {
-    return env;
-  }
+  // Read once, while the command line is parsed, before any thread starts.
+  const char* env = std::getenv("DISCOBLOCKS_DRIVERS_DIR");  // NOLINT(concurrency-mt-unsafe)
+  if (env != nullptr && *env != '\0') return env;
   return "/drivers";
 }
 

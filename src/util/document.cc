@@ -1,5 +1,6 @@
 #include "util/document.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdint>
 #include <regex>
@@ -15,10 +16,8 @@ namespace {
 using nlohmann::json;
 
 bool IsOneOf(const std::string& value, std::initializer_list<const char*> options) {
-  for (const char* option : options) {
-    if (value == option) return true;
-  }
-  return false;
+  return std::any_of(options.begin(), options.end(),
+                     [&](const char* option) { return value == option; });
 }
 
 // Resolves a plain (unquoted, untagged) YAML scalar by the YAML 1.2 core schema.

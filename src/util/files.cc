@@ -1,7 +1,6 @@
 #include "util/files.h"
 
 #include <cerrno>
-#include <cstring>
 #include <fstream>
 #include <system_error>
 
@@ -18,10 +17,11 @@ Result<std::string> ReadFile(const std::filesystem::path& path, std::size_t max_
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    return MakeError(fmt::format("cannot read {}: {}", path.string(), std::strerror(errno)));
+    return MakeError(fmt::format("cannot read {}: {}", path.string(),
+                                 std::error_code(errno, std::generic_category()).message()));
   }
   std::string data;
-  constexpr std::size_t kChunk = 64 * 1024;
+  constexpr std::size_t kChunk = std::size_t{64} * 1024;
   std::string chunk(kChunk, '\0');
   while (in) {
     in.read(chunk.data(), static_cast<std::streamsize>(kChunk));
@@ -32,7 +32,8 @@ Result<std::string> ReadFile(const std::filesystem::path& path, std::size_t max_
     }
   }
   if (in.bad()) {
-    return MakeError(fmt::format("cannot read {}: {}", path.string(), std::strerror(errno)));
+    return MakeError(fmt::format("cannot read {}: {}", path.string(),
+                                 std::error_code(errno, std::generic_category()).message()));
   }
   return data;
 }

@@ -25,7 +25,7 @@ std::string Engine::WasmtimeVersion() { return WASMTIME_VERSION; }
 
 Result<std::shared_ptr<Engine>> Engine::Create(const EngineOptions& options) {
   if (options.epoch_tick.count() <= 0) return MakeError("engine: epoch tick must be positive");
-  if (options.max_stack_bytes < 16 * 1024) {
+  if (options.max_stack_bytes < std::size_t{16} * 1024) {
     return MakeError("engine: stack limit must be at least 16 KiB");
   }
   wasm_config_t* config = wasm_config_new();

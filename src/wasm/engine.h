@@ -18,7 +18,7 @@ namespace discoblocks::wasm {
 struct EngineOptions {
   // Deepest WebAssembly stack a call may use; deeper recursion traps with a stack
   // overflow instead of crashing the process. Wasmtime's own default.
-  std::size_t max_stack_bytes = 512 * 1024;
+  std::size_t max_stack_bytes = std::size_t{512} * 1024;
   // How often the epoch advances. A call that passes its time limit is stopped
   // within about one tick, and an output flood within about one tick of the cap.
   std::chrono::milliseconds epoch_tick{5};
