@@ -53,6 +53,12 @@ ModuleInfo Describe(const wasmtime_module_t* module) {
     const wasm_externtype_t* type = wasm_exporttype_type(export_type);
     info.exports.push_back(
         {NameOf(wasm_exporttype_name(export_type)), KindName(type), IsNullaryFunc(type)});
+    if (wasm_externtype_kind(type) == WASM_EXTERN_MEMORY) {
+      const wasm_memorytype_t* memory = wasm_externtype_as_memorytype_const(type);
+      info.initial_memory_bytes =
+          std::max(info.initial_memory_bytes,
+                   wasmtime_memorytype_minimum(memory) * wasmtime_memorytype_page_size(memory));
+    }
   }
   wasm_exporttype_vec_delete(&exports);
 

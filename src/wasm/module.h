@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -33,6 +34,8 @@ struct ModuleInfo {
   std::vector<ImportInfo> imports;
   std::vector<ExportInfo> exports;
   InitializerKind initializer = InitializerKind::kNone;
+  // The largest initial size among the module's exported memories, in bytes.
+  std::uint64_t initial_memory_bytes = 0;
   std::chrono::nanoseconds compile_time{0};
 };
 

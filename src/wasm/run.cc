@@ -214,6 +214,14 @@ RunResult Module::Run(const RunRequest& request) const {
                 false);
   }
 
+  if (info_.initial_memory_bytes > request.limits.memory_bytes) {
+    return fail({RunStatus::kMemoryLimit,
+                 fmt::format("the module's initial memory of {} MiB is above the memory limit of "
+                             "{} MiB",
+                             info_.initial_memory_bytes >> 20, request.limits.memory_bytes >> 20)},
+                false);
+  }
+
   const StorePtr store(wasmtime_store_new(impl_->engine->impl().engine.get(), &state, nullptr));
   wasmtime_context_t* context = wasmtime_store_context(store.get());
   wasmtime_store_limiter(store.get(), static_cast<std::int64_t>(request.limits.memory_bytes),
@@ -240,7 +248,7 @@ RunResult Module::Run(const RunRequest& request) const {
             RunStatus::kInstantiateFailed,
             "cannot instantiate: " + (error ? MessageOf(error.get()) : MessageOf(trap.get()))};
       }
-      return fail(std::move(failure), true);
+      return fail(std::move(failure), false);
     }
   }
 

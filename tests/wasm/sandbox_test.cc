@@ -79,6 +79,8 @@ INSTANTIATE_TEST_SUITE_P(
         HostileCase{"loop_in_initializer", RunStatus::kTimeLimit, true, "time limit of 300 ms"},
         HostileCase{"long_sleep", RunStatus::kTimeLimit, false, "time limit of 300 ms"},
         HostileCase{"memory_growth", RunStatus::kMemoryLimit, false, "memory limit of 16 MiB"},
+        HostileCase{"huge_initial_memory", RunStatus::kMemoryLimit, false,
+                    "initial memory of 187 MiB is above the memory limit of 16 MiB"},
         HostileCase{"stdout_flood", RunStatus::kOutputLimit, false, "stdout limit of 65536 bytes"},
         HostileCase{"stderr_flood", RunStatus::kOutputLimit, false, "stderr limit of 8192 bytes"},
         HostileCase{"nonzero_exit", RunStatus::kExit, false, "exited with code 3"},
