@@ -87,6 +87,9 @@ void BM_ResidentWithAllDriversLoaded(benchmark::State& state) {
 }
 
 void RegisterAll() {
+  // First, so that it reads the process as the registry left it.
+  benchmark::RegisterBenchmark("ResidentWithAllDriversLoaded", BM_ResidentWithAllDriversLoaded)
+      ->Iterations(1);
   for (const auto& entry : Registry().Entries()) {
     if (!entry.driver) continue;
     benchmark::RegisterBenchmark(("IsStorageClassValid/" + entry.provisioner).c_str(),
@@ -96,8 +99,6 @@ void RegisterAll() {
                                  entry.provisioner)
         ->Unit(benchmark::kMillisecond);
   }
-  benchmark::RegisterBenchmark("ResidentWithAllDriversLoaded", BM_ResidentWithAllDriversLoaded)
-      ->Iterations(1);
 }
 
 }  // namespace
