@@ -1,0 +1,251 @@
+#include "kube/client.h"
+
+#include <algorithm>
+#include <random>
+#include <thread>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "kube/transport.h"
+
+namespace discoblocks::kube {
+namespace {
+
+using nlohmann::json;
+
+std::string Query(const std::vector<std::pair<std::string_view, std::string>>& parameters) {
+  std::string query;
+  for (const auto& [key, value] : parameters) {
+    if (value.empty()) continue;
+    query += query.empty() ? '?' : '&';
+    query += fmt::format("{}={}", key, QueryEscape(value));
+  }
+  return query;
+}
+
+std::string NameOf(const json& object) {
+  const auto metadata = object.find("metadata");
+  if (metadata == object.end() || !metadata->is_object()) return {};
+  return metadata->value("name", "");
+}
+
+// Creating is safe to repeat only when the server cannot have acted on it.
+bool MayRetry(std::string_view method, const ApiError& error) {
+  if (!error.retryable()) return false;
+  if (method != "POST") return true;
+  return error.kind == ErrorKind::kTooManyRequests || error.http_status == 503;
+}
+
+std::chrono::milliseconds Jittered(std::chrono::milliseconds backoff) {
+  thread_local std::mt19937 random(std::random_device{}());
+  std::uniform_int_distribution<std::int64_t> jitter(0, backoff.count() / 2);
+  return backoff + std::chrono::milliseconds(jitter(random));
+}
+
+}  // namespace
+
+Client::Client(std::unique_ptr<Transport> transport, RetryPolicy retry)
+    : transport_(std::move(transport)), retry_(retry) {}
+Client::~Client() = default;
+
+Result<std::shared_ptr<Client>> Client::Create(ClientConfig config, RetryPolicy retry) {
+  auto transport = Transport::Create(std::move(config));
+  if (!transport) return transport.error();
+  return std::shared_ptr<Client>(new Client(std::move(transport).value(), retry));
+}
+
+const ClientConfig& Client::config() const { return transport_->config(); }
+
+KubeResult<json> Client::Request(std::string method, std::string path, std::string what,
+                                 const json* body, std::string content_type) const {
+  HttpRequest request;
+  request.method = std::move(method);
+  request.path = std::move(path);
+  request.content_type = std::move(content_type);
+  if (body != nullptr) request.body = body->dump(-1, ' ', false, json::error_handler_t::replace);
+
+  auto backoff = retry_.initial_backoff;
+  for (int attempt = 1;; ++attempt) {
+    ApiError error;
+    std::chrono::seconds retry_after{0};
+    auto response = transport_->Send(request);
+    if (response.ok() && response->status >= 200 && response->status < 300) {
+      json parsed = json::parse(response->body, nullptr, /*allow_exceptions=*/false);
+      if (parsed.is_discarded()) {
+        return MakeApiError(ErrorKind::kMalformedResponse,
+                            fmt::format("{}: the server's answer is not JSON: {}", what,
+                                        response->body.substr(0, 120)));
+      }
+      return parsed;
+    }
+    if (response.ok()) {
+      error = ErrorFromResponse(response->status, response->body, what);
+      retry_after = response->retry_after;
+    } else {
+      error = response.error();
+      error.message = fmt::format("{}: {}", what, error.message);
+    }
+    if (attempt >= retry_.max_attempts || !MayRetry(request.method, error)) return error;
+    const auto wait = std::max<std::chrono::milliseconds>(Jittered(backoff), retry_after);
+    std::this_thread::sleep_for(std::min<std::chrono::milliseconds>(wait, retry_.max_backoff * 2));
+    backoff = std::min(backoff * 2, retry_.max_backoff);
+  }
+}
+
+KubeResult<json> Client::Get(const ResourceType& type, std::string_view ns,
+                             std::string_view name) const {
+  return Request("GET", type.ObjectPath(ns, name),
+                 fmt::format("get {} {}/{}", type.Name(), ns, name));
+}
+
+KubeResult<json> Client::List(const ResourceType& type, std::string_view ns,
+                              const ListOptions& options) const {
+  const std::string path =
+      type.CollectionPath(ns) +
+      Query({{"labelSelector", options.label_selector},
+             {"fieldSelector", options.field_selector},
+             {"limit", options.limit > 0 ? std::to_string(options.limit) : std::string()},
+             {"continue", options.continue_token},
+             {"resourceVersion", options.resource_version}});
+  return Request("GET", path, fmt::format("list {} in {}", type.Name(), ns.empty() ? "*" : ns));
+}
+
+KubeResult<json> Client::ListAll(const ResourceType& type, std::string_view ns,
+                                 ListOptions options) const {
+  auto first = List(type, ns, options);
+  if (!first) return first;
+  json all = std::move(first).value();
+  if (!all.contains("items") || !all["items"].is_array()) all["items"] = json::array();
+  while (true) {
+    const std::string token = all["metadata"].value("continue", "");
+    if (token.empty()) break;
+    options.continue_token = token;
+    options.resource_version.clear();  // a continue token carries its own version
+    auto page = List(type, ns, options);
+    if (!page) return page;
+    for (auto& item : (*page)["items"]) all["items"].push_back(std::move(item));
+    all["metadata"] = (*page)["metadata"];
+  }
+  all["metadata"].erase("continue");
+  return all;
+}
+
+KubeResult<json> Client::Create(const ResourceType& type, std::string_view ns,
+                                const json& object) const {
+  return Request("POST", type.CollectionPath(ns),
+                 fmt::format("create {} {}/{}", type.Name(), ns, NameOf(object)), &object);
+}
+
+KubeResult<json> Client::Update(const ResourceType& type, std::string_view ns,
+                                const json& object) const {
+  const std::string name = NameOf(object);
+  return Request("PUT", type.ObjectPath(ns, name),
+                 fmt::format("update {} {}/{}", type.Name(), ns, name), &object);
+}
+
+KubeResult<json> Client::UpdateStatus(const ResourceType& type, std::string_view ns,
+                                      const json& object) const {
+  const std::string name = NameOf(object);
+  return Request("PUT", type.ObjectPath(ns, name) + "/status",
+                 fmt::format("update status of {} {}/{}", type.Name(), ns, name), &object);
+}
+
+KubeResult<json> Client::MergePatch(const ResourceType& type, std::string_view ns,
+                                    std::string_view name, const json& patch, bool status) const {
+  return Request("PATCH", type.ObjectPath(ns, name) + (status ? "/status" : ""),
+                 fmt::format("patch {} {}/{}", type.Name(), ns, name), &patch,
+                 "application/merge-patch+json");
+}
+
+KubeResult<json> Client::JsonPatch(const ResourceType& type, std::string_view ns,
+                                   std::string_view name, const json& operations,
+                                   bool status) const {
+  return Request("PATCH", type.ObjectPath(ns, name) + (status ? "/status" : ""),
+                 fmt::format("patch {} {}/{}", type.Name(), ns, name), &operations,
+                 "application/json-patch+json");
+}
+
+KubeStatus Client::Delete(const ResourceType& type, std::string_view ns,
+                          std::string_view name) const {
+  auto deleted = Request("DELETE", type.ObjectPath(ns, name),
+                         fmt::format("delete {} {}/{}", type.Name(), ns, name));
+  if (!deleted) return deleted.error();
+  return {};
+}
+
+KubeStatus Client::Watch(const ResourceType& type, std::string_view ns, const WatchOptions& options,
+                         const std::function<bool(const WatchEvent&)>& on_event,
+                         const std::atomic<bool>& cancel) const {
+  HttpRequest request;
+  request.path = type.CollectionPath(ns) +
+                 Query({{"watch", "true"},
+                        {"labelSelector", options.label_selector},
+                        {"fieldSelector", options.field_selector},
+                        {"resourceVersion", options.resource_version},
+                        {"allowWatchBookmarks", options.allow_bookmarks ? "true" : ""},
+                        {"timeoutSeconds", std::to_string(options.timeout.count())}});
+  // The server ends the stream after timeoutSeconds; a stream still open well
+  // after that is a dead connection.
+  request.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(options.timeout) +
+                    std::chrono::seconds(30);
+  const std::string what = fmt::format("watch {} in {}", type.Name(), ns.empty() ? "*" : ns);
+
+  std::string pending;  // the part of a line not yet ended by '\n'
+  std::optional<ApiError> failure;
+  auto on_data = [&](std::string_view chunk) {
+    pending.append(chunk);
+    std::size_t start = 0;
+    for (std::size_t end = pending.find('\n'); end != std::string::npos;
+         end = pending.find('\n', start)) {
+      const std::string_view line(pending.data() + start, end - start);
+      start = end + 1;
+      if (line.empty()) continue;
+      json event = json::parse(line, nullptr, /*allow_exceptions=*/false);
+      const std::string type_name = event.is_object() ? event.value("type", "") : "";
+      if (type_name == "ERROR") {
+        // An error event carries a metav1.Status, e.g. 410 Gone.
+        const json& status = event["object"];
+        failure = ErrorFromResponse(status.is_object() ? status.value("code", 500) : 500,
+                                    status.dump(), what);
+        return false;
+      }
+      WatchEvent parsed;
+      if (type_name == "ADDED") {
+        parsed.type = WatchEvent::Type::kAdded;
+      } else if (type_name == "MODIFIED") {
+        parsed.type = WatchEvent::Type::kModified;
+      } else if (type_name == "DELETED") {
+        parsed.type = WatchEvent::Type::kDeleted;
+      } else if (type_name == "BOOKMARK") {
+        parsed.type = WatchEvent::Type::kBookmark;
+      } else {
+        failure = MakeApiError(
+            ErrorKind::kMalformedResponse,
+            fmt::format("{}: unexpected event: {}", what, std::string(line.substr(0, 120))));
+        return false;
+      }
+      parsed.object = std::move(event["object"]);
+      if (!parsed.object.is_object()) {
+        failure = MakeApiError(ErrorKind::kMalformedResponse,
+                               fmt::format("{}: event without an object", what));
+        return false;
+      }
+      if (!on_event(parsed)) return false;
+    }
+    pending.erase(0, start);
+    return true;
+  };
+  auto streamed = transport_->Stream(request, on_data, cancel);
+  if (failure) return *failure;
+  if (!streamed) {
+    ApiError error = streamed.error();
+    if (error.kind == ErrorKind::kTransport || error.kind == ErrorKind::kTimeout) {
+      error.message = fmt::format("{}: {}", what, error.message);
+    }
+    return error;
+  }
+  return {};
+}
+
+}  // namespace discoblocks::kube
