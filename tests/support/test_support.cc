@@ -71,10 +71,16 @@ void TempDir::CopyDriver(const std::string& provisioner,
 }
 
 CommandResult RunDiscoblocks(const std::vector<std::string>& args) {
+  return RunProgram(BinaryPath().string(), args);
+}
+
+std::filesystem::path SourceDir() { return DISCOBLOCKS_TEST_SOURCE_DIR; }
+
+CommandResult RunProgram(const std::string& program, const std::vector<std::string>& args) {
   const TempDir capture;
   const std::string out_path = (capture.path() / "out").string();
   const std::string err_path = (capture.path() / "err").string();
-  const std::string binary = BinaryPath().string();
+  const std::string& binary = program;
   std::vector<char*> argv{const_cast<char*>(binary.c_str())};
   for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
   argv.push_back(nullptr);
@@ -87,7 +93,7 @@ CommandResult RunDiscoblocks(const std::vector<std::string>& args) {
         freopen(err_path.c_str(), "w", stderr) == nullptr) {
       _exit(127);
     }
-    execv(binary.c_str(), argv.data());
+    execvp(binary.c_str(), argv.data());
     _exit(127);
   }
   int status = 0;

@@ -53,7 +53,14 @@ struct CommandResult {
   std::string err;
 };
 
-// Runs the discoblocks binary with `args` (no shell), capturing its output.
+// Runs `program` (a path, or a name looked up in PATH) with `args`, no shell,
+// capturing its output.
+CommandResult RunProgram(const std::string& program, const std::vector<std::string>& args);
+
+// Runs the discoblocks binary.
 CommandResult RunDiscoblocks(const std::vector<std::string>& args);
+
+// The repository's root (for scripts/).
+std::filesystem::path SourceDir();
 
 }  // namespace discoblocks::testing

@@ -1,0 +1,171 @@
+// Failures a real API server cannot be made to produce on demand, from a fake
+// HTTP server: malformed answers, a stalled server, throttling, server errors,
+// and a watch that reports 410 Gone. Each gives an error naming its cause, and
+// nothing outlives its timeout.
+#include <atomic>
+
+#include <gtest/gtest.h>
+
+#include "kube/client.h"
+#include "kube/informer.h"
+#include "support/fake_http_server.h"
+
+namespace discoblocks::kube {
+namespace {
+
+using testing::FakeHttpServer;
+
+std::shared_ptr<Client> ClientFor(
+    const FakeHttpServer& server, int attempts = 1,
+    std::chrono::milliseconds timeout = std::chrono::milliseconds(2000)) {
+  ClientConfig config;
+  config.server = server.url();
+  config.request_timeout = timeout;
+  RetryPolicy retry;
+  retry.max_attempts = attempts;
+  retry.initial_backoff = std::chrono::milliseconds(5);
+  retry.max_backoff = std::chrono::milliseconds(20);
+  return std::move(Client::Create(config, retry)).value();
+}
+
+TEST(ClientFaultTest, AnswerThatIsNotJsonIsMalformed) {
+  FakeHttpServer server([](const std::string&) { return FakeHttpServer::Response(200, "<html>"); });
+  auto result = ClientFor(server)->Get(resources::kConfigMaps, "default", "x");
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().kind, ErrorKind::kMalformedResponse);
+  EXPECT_NE(result.error().message.find("not JSON"), std::string::npos) << result.error().message;
+}
+
+TEST(ClientFaultTest, ErrorWithoutAStatusBodyStillNamesTheStatus) {
+  FakeHttpServer server([](const std::string&) { return FakeHttpServer::Response(403, "nope"); });
+  auto result = ClientFor(server)->Get(resources::kConfigMaps, "default", "x");
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().kind, ErrorKind::kForbidden);
+  EXPECT_NE(result.error().message.find("nope (403)"), std::string::npos) << result.error().message;
+}
+
+TEST(ClientFaultTest, StalledServerTimesOut) {
+  FakeHttpServer server([](const std::string&) { return std::string(); });
+  auto result = ClientFor(server, 1, std::chrono::milliseconds(300))
+                    ->Get(resources::kConfigMaps, "default", "x");
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().kind, ErrorKind::kTimeout);
+  EXPECT_NE(result.error().message.find("no answer within 300 ms"), std::string::npos)
+      << result.error().message;
+}
+
+TEST(ClientFaultTest, ThrottlingAndServerErrorsAreRetried) {
+  std::atomic<int> calls{0};
+  FakeHttpServer server([&](const std::string&) {
+    const int call = ++calls;
+    if (call == 1) return FakeHttpServer::Response(429, "{}", "Retry-After: 0\r\n");
+    if (call == 2) return FakeHttpServer::Response(503, "{}");
+    return FakeHttpServer::Response(200, R"({"kind":"ConfigMap","metadata":{"name":"x"}})");
+  });
+  auto result = ClientFor(server, 5)->Get(resources::kConfigMaps, "default", "x");
+  ASSERT_TRUE(result.ok()) << result.error().message;
+  EXPECT_EQ(calls.load(), 3);
+}
+
+TEST(ClientFaultTest, CreateIsNotRepeatedAfterAnAmbiguousServerError) {
+  FakeHttpServer server([](const std::string&) { return FakeHttpServer::Response(500, "{}"); });
+  auto result = ClientFor(server, 5)->Create(resources::kConfigMaps, "default",
+                                             {{"metadata", {{"name", "x"}}}});
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().kind, ErrorKind::kServerError);
+  EXPECT_EQ(server.requests(), 1);
+}
+
+TEST(ClientFaultTest, NotFoundIsNotRetried) {
+  FakeHttpServer server([](const std::string&) {
+    return FakeHttpServer::Response(
+        404,
+        R"({"kind":"Status","status":"Failure","reason":"NotFound","message":"gone","code":404})");
+  });
+  auto result = ClientFor(server, 5)->Get(resources::kConfigMaps, "default", "x");
+  EXPECT_EQ(result.error().kind, ErrorKind::kNotFound);
+  EXPECT_EQ(server.requests(), 1);
+}
+
+TEST(ClientFaultTest, WatchErrorEventWith410IsGone) {
+  FakeHttpServer server([](const std::string&) {
+    return FakeHttpServer::Response(
+        200,
+        R"({"type":"ADDED","object":{"metadata":{"name":"a","resourceVersion":"5"}}})"
+        "\n"
+        R"j({"type":"ERROR","object":{"kind":"Status","code":410,"reason":"Expired","message":"too old resource version: 1 (5)"}})j"
+        "\n");
+  });
+  std::atomic<bool> cancel{false};
+  int events = 0;
+  auto watched = ClientFor(server)->Watch(
+      resources::kConfigMaps, "default", {}, [&](const WatchEvent&) { return ++events > 0; },
+      cancel);
+  ASSERT_FALSE(watched.ok());
+  EXPECT_EQ(events, 1);
+  EXPECT_EQ(watched.error().kind, ErrorKind::kGone) << watched.error().message;
+  EXPECT_NE(watched.error().message.find("too old resource version"), std::string::npos);
+}
+
+TEST(ClientFaultTest, WatchWithGarbageIsMalformed) {
+  FakeHttpServer server(
+      [](const std::string&) { return FakeHttpServer::Response(200, "garbage\n"); });
+  std::atomic<bool> cancel{false};
+  auto watched = ClientFor(server)->Watch(
+      resources::kConfigMaps, "default", {}, [](const WatchEvent&) { return true; }, cancel);
+  ASSERT_FALSE(watched.ok());
+  EXPECT_EQ(watched.error().kind, ErrorKind::kMalformedResponse);
+}
+
+TEST(ClientFaultTest, StalledWatchIsCancelledPromptly) {
+  FakeHttpServer server([](const std::string&) { return std::string(); });
+  std::atomic<bool> cancel{false};
+  std::thread canceller([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    cancel = true;
+  });
+  auto watched = ClientFor(server)->Watch(
+      resources::kConfigMaps, "default", {}, [](const WatchEvent&) { return true; }, cancel);
+  canceller.join();
+  EXPECT_TRUE(watched.ok());  // cancelled by the caller: not an error
+}
+
+}  // namespace
+}  // namespace discoblocks::kube
+
+namespace discoblocks::kube {
+namespace {
+
+TEST(InformerFaultTest, RelistsWhenTheWatchIsGone) {
+  std::atomic<int> lists{0};
+  FakeHttpServer server([&](const std::string& request_line) {
+    if (request_line.find("watch=true") == std::string::npos) {
+      ++lists;
+      return FakeHttpServer::Response(
+          200, R"({"kind":"ConfigMapList","metadata":{"resourceVersion":"5"},"items":[)"
+               R"({"metadata":{"name":"a","namespace":"default","resourceVersion":"5"}}]})");
+    }
+    return FakeHttpServer::Response(
+        200,
+        R"({"type":"ERROR","object":{"kind":"Status","code":410,"reason":"Expired","message":"too old"}})"
+        "\n");
+  });
+  ClientConfig config;
+  config.server = server.url();
+  Informer::Options options;
+  options.ns = "default";
+  options.initial_backoff = std::chrono::milliseconds(10);
+  Informer informer(std::move(Client::Create(config)).value(), resources::kConfigMaps, options);
+  informer.Start();
+  ASSERT_TRUE(informer.WaitForSync(std::chrono::seconds(10)));
+  for (int i = 0; i < 500 && lists.load() < 3; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  informer.Stop();
+  EXPECT_GE(lists.load(), 3);
+  EXPECT_GE(informer.stats().gone, 2U);
+  EXPECT_TRUE(informer.Get("default", "a").has_value());
+}
+
+}  // namespace
+}  // namespace discoblocks::kube
