@@ -3,7 +3,8 @@
 WASMTIME_VERSION=50.0.1
 WASMTIME_WHEEL_SHA256=cc14c3a17654e0394e0225b11813532ef0cd7bd1e222a0c5494cdedaabeddac4
 WASMTIME_CRATE_SHA256=3c24d3970786b4baecb5b6aff31759b4f361879e8d99dbd5dc36a9524a0db6e6
-# Go >= 1.24 builds -buildmode=c-shared wasip1 modules with //go:wasmexport.
-GO_MIN_VERSION=1.24.0
-GO_TOOLCHAIN_VERSION=1.24.11
-GO_TOOLCHAIN_SHA256=8a9685c09d449928863152512648530dafde05e7d41fcbb21baba3a852e84ef4
+# Go >= 1.24 builds -buildmode=c-shared wasip1 modules with //go:wasmexport;
+# Kubernetes 1.35 (tools/controlplane) needs Go >= 1.25.
+GO_MIN_VERSION=1.25.0
+GO_TOOLCHAIN_VERSION=1.26.8
+GO_TOOLCHAIN_SHA256=30c2b1bf7dcc88d3eb0a1364e47ddd9128edb3110a30e8a0ef61cd5856b31de7

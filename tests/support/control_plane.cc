@@ -42,6 +42,19 @@ ControlPlane::ControlPlane() {
   // plane stops by itself.
   RunScript(
       {"start", "--data-dir", dir_.path().string(), "--owner-pid", std::to_string(::getpid())});
+  // Every test cluster has the DiskConfig CRD from deploy/, as a real one would.
+  const std::string crd =
+      (SourceDir() / "deploy" / "crd" / "discoblocks.ondat.io_diskconfigs.yaml").string();
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"apply", "-f", crd},
+           {"wait", "--for=condition=Established", "--timeout=60s",
+            "customresourcedefinition/diskconfigs.discoblocks.ondat.io"}}) {
+    const CommandResult result = Kubectl(args);
+    if (result.exit_code != 0) {
+      throw std::runtime_error(
+          fmt::format("kubectl {} failed: {}{}", args[0], result.out, result.err));
+    }
+  }
 }
 
 ControlPlane::~ControlPlane() {
