@@ -9,7 +9,8 @@ jobs=$(nproc)
 
 # The local control plane (etcd, kube-apiserver, kubectl from source) is built
 # once into the cache; building it here keeps that out of the tests' timeouts.
-echo "== local control plane"
+echo "== setup and local control plane"
+"$root/scripts/setup.sh" >/dev/null
 "$root/scripts/controlplane.sh" build >/dev/null
 
 echo "== build and test (RelWithDebInfo): $root/build"
