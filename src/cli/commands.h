@@ -13,4 +13,7 @@ using Action = std::function<int()>;
 // Adds `drivers list|inspect|call` to `app`; the chosen one sets `action`.
 void AddDriversCommands(CLI::App& app, Action& action);
 
+// Adds `validate`.
+void AddValidateCommand(CLI::App& app, Action& action);
+
 }  // namespace discoblocks::cli

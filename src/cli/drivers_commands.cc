@@ -10,6 +10,7 @@
 
 #include "cli/app.h"
 #include "cli/commands.h"
+#include "cli/common.h"
 #include "cli/output.h"
 #include "drivers/registry.h"
 #include "drivers/typed_calls.h"
@@ -40,31 +41,6 @@ void AddCommonFlags(CLI::App& command, CommonFlags& flags, bool table_output) {
   }
 }
 
-int Fail(const std::string& message) {
-  std::cerr << "discoblocks: " << message << "\n";
-  return kExitError;
-}
-
-// Loads the registry (or one folder of it). Null, with a message printed, when
-// the engine cannot start or the directory cannot be read.
-std::unique_ptr<drivers::Registry> LoadRegistry(const CommonFlags& flags,
-                                                std::optional<std::string> only = std::nullopt) {
-  auto engine = wasm::Engine::Create();
-  if (!engine) {
-    Fail(engine.error().message);
-    return nullptr;
-  }
-  drivers::RegistryOptions options;
-  options.directory = drivers::ResolveDriversDir(flags.drivers_dir);
-  options.only = std::move(only);
-  auto registry = drivers::Registry::Load(std::move(engine).value(), options);
-  if (registry->directory_error()) {
-    Fail(*registry->directory_error());
-    return nullptr;
-  }
-  return registry;
-}
-
 std::vector<std::string> ContractExports(const drivers::Driver& driver) {
   std::vector<std::string> names;
   for (const auto& spec : drivers::AllFunctions()) {
@@ -91,7 +67,7 @@ nlohmann::json EntryJson(const DriverEntry& entry) {
 }
 
 int List(const CommonFlags& flags) {
-  auto registry = LoadRegistry(flags);
+  auto registry = LoadRegistry(flags.drivers_dir);
   if (!registry) return kExitError;
   const auto entries = registry->Entries();
   if (flags.output == "json") {
@@ -119,7 +95,7 @@ int List(const CommonFlags& flags) {
 }
 
 int Inspect(const CommonFlags& flags, const std::string& provisioner) {
-  auto registry = LoadRegistry(flags, provisioner);
+  auto registry = LoadRegistry(flags.drivers_dir, provisioner);
   if (!registry) return kExitError;
   const auto entry = registry->Entry(provisioner);
   if (!entry) {
@@ -186,17 +162,6 @@ struct CallFlags {
   std::optional<std::string> timeout;
 };
 
-// Reads an input file given as YAML or JSON.
-Result<std::optional<nlohmann::json>> ReadObject(const std::optional<std::string>& path) {
-  if (!path) return std::optional<nlohmann::json>();
-  auto text = ReadFile(*path);
-  if (!text) return text.error();
-  auto doc = ParseDocument(*text, *path);
-  if (!doc) return doc.error();
-  if (!doc->is_object()) return MakeError(*path + ": expected a Kubernetes object (a mapping)");
-  return std::optional<nlohmann::json>(std::move(doc).value());
-}
-
 int Call(const CommonFlags& common, const CallFlags& flags) {
   const auto function = drivers::FunctionByName(flags.function);
   if (!function) {
@@ -233,7 +198,7 @@ int Call(const CommonFlags& common, const CallFlags& flags) {
     options.limits.time = std::chrono::ceil<std::chrono::milliseconds>(*timeout);
   }
 
-  auto registry = LoadRegistry(common, flags.provisioner);
+  auto registry = LoadRegistry(common.drivers_dir, flags.provisioner);
   if (!registry) return kExitError;
   const drivers::Outcome outcome = registry->Call(flags.provisioner, *function, inputs, options);
   if (common.output == "json") {

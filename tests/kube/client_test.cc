@@ -229,8 +229,8 @@ INSTANTIATE_TEST_SUITE_P(
         SchemaViolation{"capacity above the largest disk (fixture bad-capacity.yaml)",
                         {{"capacity", "5Gi"}, {"policy", {{"maximumCapacityOfDisk", "2Gi"}}}},
                         "spec.capacity"},
-        SchemaViolation{"cool-down below 10s", {{"policy", {{"coolDown", "5s"}}}},
-                        "spec.policy.coolDown"}),
+        SchemaViolation{
+            "cool-down below 10s", {{"policy", {{"coolDown", "5s"}}}}, "spec.policy.coolDown"}),
     [](const auto& test_info) { return std::to_string(test_info.index); });
 
 TEST_F(ClientTest, WatchResumesFromAResourceVersion) {

@@ -1,0 +1,49 @@
+// The DiskConfig resource (discoblocks.ondat.io/v1) as C++ values, and the
+// defaults its CRD applies.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "kube/quantity.h"
+#include "util/result.h"
+
+namespace discoblocks::admission {
+
+inline constexpr const char* kDiskConfigApiVersion = "discoblocks.ondat.io/v1";
+inline constexpr const char* kDiskConfigKind = "DiskConfig";
+
+struct DiskConfigPolicy {
+  int upscale_trigger_percentage = 80;
+  kube::Quantity maximum_capacity_of_disk;
+  int maximum_number_of_disks = 1;
+  kube::Quantity extend_capacity;
+  std::chrono::nanoseconds cool_down{0};
+  bool pause = false;
+};
+
+struct DiskConfig {
+  std::string ns;
+  std::string name;
+  std::string storage_class_name;
+  kube::Quantity capacity;
+  std::string mount_point_pattern;
+  std::vector<std::string> access_modes;
+  std::string availability_mode;
+  nlohmann::json node_selector;  // a LabelSelector, or null
+  nlohmann::json pod_selector;   // a map of labels
+  DiskConfigPolicy policy;
+};
+
+// The object with the CRD's defaults filled in where fields are absent, as the
+// API server does before admission (deploy/crd/ holds the same defaults).
+nlohmann::json WithDefaults(nlohmann::json object);
+
+// Reads a DiskConfig (defaults already applied). The error names the field
+// that is missing or malformed, e.g. "spec.capacity: ...".
+Result<DiskConfig> ParseDiskConfig(const nlohmann::json& object);
+
+}  // namespace discoblocks::admission

@@ -1,0 +1,160 @@
+#include "admission/rules.h"
+
+#include <algorithm>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "admission/diskconfig.h"
+#include "drivers/typed_calls.h"
+#include "util/duration.h"
+
+namespace discoblocks::admission {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Characters a mount point pattern may not hold (the original's rule).
+constexpr std::string_view kForbiddenInPattern = "><|:&.+*!?^$()[]{}";
+constexpr auto kMinimumCoolDown = 10s;
+
+class Denials {
+ public:
+  void Add(std::string_view rule_name, const std::string& why) {
+    if (first_rule_.empty()) first_rule_ = std::string(rule_name);
+    messages_.push_back(fmt::format("{}: {}", rule_name, why));
+  }
+  [[nodiscard]] bool empty() const { return messages_.empty(); }
+  Decision Deny(Decision decision) const {
+    decision.allowed = false;
+    decision.rule = first_rule_;
+    decision.message = fmt::format("{}", fmt::join(messages_, "; "));
+    return decision;
+  }
+
+ private:
+  std::string first_rule_;
+  std::vector<std::string> messages_;
+};
+
+Decision DenyOne(std::string_view rule_name, const std::string& why, Decision decision = {}) {
+  Denials denials;
+  denials.Add(rule_name, why);
+  return denials.Deny(std::move(decision));
+}
+
+void CheckMountPointPattern(const std::string& pattern, Denials& denials) {
+  if (pattern.empty() || pattern[0] != '/') {
+    denials.Add(rule::kMountPointPattern,
+                fmt::format("spec.mountPointPattern \"{}\" must start with /", pattern));
+  }
+  std::size_t placeholders = 0;
+  for (std::size_t at = pattern.find("%d"); at != std::string::npos;
+       at = pattern.find("%d", at + 2)) {
+    ++placeholders;
+  }
+  if (placeholders > 1) {
+    denials.Add(rule::kMountPointPattern,
+                fmt::format("spec.mountPointPattern \"{}\" has more than one %d", pattern));
+  }
+  if (const auto bad = pattern.find_first_of(kForbiddenInPattern); bad != std::string::npos) {
+    denials.Add(rule::kMountPointPattern,
+                fmt::format("spec.mountPointPattern \"{}\" must not contain '{}' (none of {})",
+                            pattern, pattern[bad], kForbiddenInPattern));
+  }
+}
+
+// The rules that need nothing but the object(s).
+void CheckLocalRules(const DiskConfig& config, const DiskConfig* old_config, Denials& denials) {
+  if (config.storage_class_name.empty()) {
+    denials.Add(rule::kStorageClassNameRequired, "spec.storageClassName is required");
+  }
+  CheckMountPointPattern(config.mount_point_pattern, denials);
+  if (config.capacity > config.policy.maximum_capacity_of_disk) {
+    denials.Add(rule::kCapacityWithinMaximum,
+                fmt::format("spec.capacity {} is above spec.policy.maximumCapacityOfDisk {}",
+                            config.capacity.text(), config.policy.maximum_capacity_of_disk.text()));
+  }
+  if (config.policy.cool_down < kMinimumCoolDown) {
+    denials.Add(rule::kCoolDownMinimum,
+                fmt::format("spec.policy.coolDown {} is below the minimum of 10s",
+                            FormatDuration(config.policy.cool_down)));
+  }
+  if (old_config == nullptr) return;
+  if (config.storage_class_name != old_config->storage_class_name) {
+    denials.Add(rule::kStorageClassNameImmutable,
+                fmt::format("spec.storageClassName cannot change (from \"{}\" to \"{}\")",
+                            old_config->storage_class_name, config.storage_class_name));
+  }
+  if (config.mount_point_pattern != old_config->mount_point_pattern) {
+    denials.Add(rule::kMountPointPatternImmutable,
+                fmt::format("spec.mountPointPattern cannot change (from \"{}\" to \"{}\")",
+                            old_config->mount_point_pattern, config.mount_point_pattern));
+  }
+  if (config.capacity < old_config->capacity) {
+    denials.Add(rule::kCapacityNoShrink,
+                fmt::format("spec.capacity cannot shrink (from {} to {})",
+                            old_config->capacity.text(), config.capacity.text()));
+  }
+}
+
+// The StorageClass must exist, have a driver, and the driver must accept it.
+Decision CheckWithDriver(const DiskConfig& config, const RuleContext& context) {
+  Decision decision;
+  const auto storage_class =
+      context.storage_class ? context.storage_class(config.storage_class_name) : std::nullopt;
+  if (!storage_class) {
+    return DenyOne(rule::kStorageClassExists,
+                   fmt::format("StorageClass \"{}\" not found", config.storage_class_name));
+  }
+  decision.provisioner = storage_class->value("provisioner", "");
+  const auto driver =
+      context.registry != nullptr ? context.registry->Find(decision.provisioner) : nullptr;
+  // Each message is built before `decision` is moved into the result: argument
+  // evaluation order is unspecified.
+  if (!driver) {
+    std::string why = fmt::format("no driver for provisioner \"{}\" of StorageClass \"{}\"",
+                                  decision.provisioner, config.storage_class_name);
+    return DenyOne(rule::kDriverLoaded, why, std::move(decision));
+  }
+  const drivers::Outcome outcome =
+      drivers::IsStorageClassValid(*driver, *storage_class, context.call_options);
+  decision.warnings = outcome.warnings;
+  switch (outcome.kind) {
+    case drivers::OutcomeKind::kValid:
+      return decision;
+    case drivers::OutcomeKind::kInvalid: {
+      std::string why =
+          fmt::format("StorageClass \"{}\" is not valid for {}: {}", config.storage_class_name,
+                      decision.provisioner, outcome.reason);
+      return DenyOne(rule::kStorageClassValid, why, std::move(decision));
+    }
+    default: {
+      std::string why = fmt::format("the driver failed, so the DiskConfig cannot be validated: {}",
+                                    outcome.reason);
+      return DenyOne(rule::kDriverError, why, std::move(decision));
+    }
+  }
+}
+
+}  // namespace
+
+Decision Validate(Operation operation, const nlohmann::json* object,
+                  const nlohmann::json* old_object, const RuleContext& context) {
+  if (operation == Operation::kDelete || operation == Operation::kConnect) return {};
+  if (object == nullptr) return DenyOne(rule::kWellFormed, "the request carries no object");
+  auto config = ParseDiskConfig(*object);
+  if (!config) return DenyOne(rule::kWellFormed, config.error().message);
+  std::optional<DiskConfig> old_config;
+  if (operation == Operation::kUpdate && old_object != nullptr) {
+    auto parsed_old = ParseDiskConfig(*old_object);
+    // An old object that no longer parses cannot constrain the update.
+    if (parsed_old) old_config = std::move(parsed_old).value();
+  }
+  Denials denials;
+  CheckLocalRules(*config, old_config ? &*old_config : nullptr, denials);
+  if (!denials.empty()) return denials.Deny({});
+  return CheckWithDriver(*config, context);
+}
+
+}  // namespace discoblocks::admission

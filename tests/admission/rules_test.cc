@@ -1,0 +1,196 @@
+// The DiskConfig rules, table by table, with the bundled drivers.
+#include "admission/rules.h"
+
+#include <gtest/gtest.h>
+
+#include "admission/diskconfig.h"
+#include "support/test_support.h"
+
+namespace discoblocks::admission {
+namespace {
+
+using nlohmann::json;
+using testing::BundledDrivers;
+using testing::Fixture;
+
+json DiskConfigWith(const json& spec_patch) {
+  json object = {{"apiVersion", "discoblocks.ondat.io/v1"},
+                 {"kind", "DiskConfig"},
+                 {"metadata", {{"name", "data"}, {"namespace", "default"}}},
+                 {"spec", {{"storageClassName", "ebs-gp3"}, {"podSelector", {{"app", "db"}}}}}};
+  object["spec"].merge_patch(spec_patch);
+  return WithDefaults(object);
+}
+
+RuleContext Context(const drivers::Registry& registry = BundledDrivers()) {
+  RuleContext context;
+  context.registry = &registry;
+  context.storage_class = [](std::string_view name) -> std::optional<json> {
+    for (const char* file : {"storageclasses/ebs-gp3.yaml", "storageclasses/ebs-no-expansion.yaml",
+                             "storageclasses/ebs-immediate.yaml", "storageclasses/storageos.yaml",
+                             "storageclasses/local-no-provisioner.yaml"}) {
+      json storage_class = Fixture(file);
+      if (storage_class["metadata"]["name"] == name) return storage_class;
+    }
+    return std::nullopt;
+  };
+  return context;
+}
+
+Decision Create(const json& object, const RuleContext& context = Context()) {
+  return Validate(Operation::kCreate, &object, nullptr, context);
+}
+
+Decision Update(const json& before, const json& after) {
+  return Validate(Operation::kUpdate, &after, &before, Context());
+}
+
+TEST(RulesTest, FixtureNginxWithEbsGp3IsAllowed) {
+  const Decision decision = Create(WithDefaults(Fixture("diskconfigs/nginx-ebs.yaml")));
+  EXPECT_TRUE(decision.allowed) << decision.message;
+  EXPECT_EQ(decision.provisioner, "ebs.csi.aws.com");
+  EXPECT_TRUE(decision.warnings.empty());
+}
+
+TEST(RulesTest, MinimalObjectWithDefaultsIsAllowed) {
+  // The defaults must produce a valid object (the original's did not).
+  const Decision decision = Create(DiskConfigWith(json::object()));
+  EXPECT_TRUE(decision.allowed) << decision.message;
+}
+
+struct DenialCase {
+  std::string description;
+  json spec_patch;
+  std::string rule;
+  std::string message;
+};
+
+void PrintTo(const DenialCase& c, std::ostream* out) { *out << c.description; }
+
+class DenialTest : public ::testing::TestWithParam<DenialCase> {};
+
+TEST_P(DenialTest, IsDeniedByTheRuleWithItsMessage) {
+  const Decision decision = Create(DiskConfigWith(GetParam().spec_patch));
+  EXPECT_FALSE(decision.allowed);
+  EXPECT_EQ(decision.rule, GetParam().rule);
+  EXPECT_EQ(decision.message, GetParam().message);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Rules, DenialTest,
+    ::testing::Values(
+        DenialCase{"no storage class",
+                   {{"storageClassName", ""}},
+                   "storage-class-name-required",
+                   "storage-class-name-required: spec.storageClassName is required"},
+        DenialCase{"missing storage class",
+                   {{"storageClassName", "nope"}},
+                   "storage-class-exists",
+                   "storage-class-exists: StorageClass \"nope\" not found"},
+        DenialCase{"provisioner without a driver",
+                   {{"storageClassName", "local-storage"}},
+                   "driver-loaded",
+                   "driver-loaded: no driver for provisioner \"kubernetes.io/no-provisioner\" of "
+                   "StorageClass \"local-storage\""},
+        DenialCase{"driver says invalid",
+                   {{"storageClassName", "ebs-no-expansion"}},
+                   "storage-class-valid",
+                   "storage-class-valid: StorageClass \"ebs-no-expansion\" is not valid for "
+                   "ebs.csi.aws.com: only allowVolumeExpansion true is supported"},
+        DenialCase{"capacity above maximum (fixture bad-capacity.yaml)",
+                   {{"capacity", "5Gi"}, {"policy", {{"maximumCapacityOfDisk", "2Gi"}}}},
+                   "capacity-within-maximum",
+                   "capacity-within-maximum: spec.capacity 5Gi is above "
+                   "spec.policy.maximumCapacityOfDisk 2Gi"},
+        DenialCase{"two %d (fixture bad-mount-pattern.yaml)",
+                   {{"mountPointPattern", "/data/%d/disk-%d"}},
+                   "mount-point-pattern",
+                   "mount-point-pattern: spec.mountPointPattern \"/data/%d/disk-%d\" has more "
+                   "than one %d"},
+        DenialCase{"relative mount point",
+                   {{"mountPointPattern", "data"}},
+                   "mount-point-pattern",
+                   "mount-point-pattern: spec.mountPointPattern \"data\" must start with /"},
+        DenialCase{"forbidden character",
+                   {{"mountPointPattern", "/data/disk.%d"}},
+                   "mount-point-pattern",
+                   "mount-point-pattern: spec.mountPointPattern \"/data/disk.%d\" must not "
+                   "contain '.' (none of ><|:&.+*!?^$()[]{})"},
+        DenialCase{"cool-down below 10s",
+                   {{"policy", {{"coolDown", "5s"}}}},
+                   "cool-down-minimum",
+                   "cool-down-minimum: spec.policy.coolDown 5s is below the minimum of 10s"},
+        DenialCase{"several rules at once",
+                   {{"mountPointPattern", "x"}, {"policy", {{"coolDown", "1s"}}}},
+                   "mount-point-pattern",
+                   "mount-point-pattern: spec.mountPointPattern \"x\" must start with /; "
+                   "cool-down-minimum: spec.policy.coolDown 1s is below the minimum of 10s"},
+        DenialCase{"malformed capacity",
+                   {{"capacity", "lots"}},
+                   "well-formed",
+                   "well-formed: spec.capacity: \"lots\" is not a quantity: no number (expected "
+                   "e.g. 1Gi, 500M, 10G)"}),
+    [](const auto& test_info) { return std::to_string(test_info.index); });
+
+TEST(RulesTest, UpdatesKeepStorageClassAndPatternAndNeverShrink) {
+  const json before = DiskConfigWith({{"capacity", "2Gi"}});
+  EXPECT_TRUE(Update(before, DiskConfigWith({{"capacity", "3Gi"}})).allowed);
+
+  const Decision class_changed =
+      Update(before, DiskConfigWith({{"capacity", "2Gi"}, {"storageClassName", "storageos"}}));
+  EXPECT_EQ(class_changed.rule, "storage-class-name-immutable");
+  EXPECT_EQ(class_changed.message,
+            "storage-class-name-immutable: spec.storageClassName cannot change (from "
+            "\"ebs-gp3\" to \"storageos\")");
+
+  const Decision pattern_changed =
+      Update(before, DiskConfigWith({{"capacity", "2Gi"}, {"mountPointPattern", "/other-%d"}}));
+  EXPECT_EQ(pattern_changed.rule, "mount-point-pattern-immutable");
+
+  const Decision shrunk = Update(before, DiskConfigWith({{"capacity", "1536Mi"}}));
+  EXPECT_EQ(shrunk.rule, "capacity-no-shrink");
+  EXPECT_EQ(shrunk.message, "capacity-no-shrink: spec.capacity cannot shrink (from 2Gi to 1536Mi)");
+}
+
+TEST(RulesTest, DeleteIsAlwaysAllowed) {
+  const json broken = {{"kind", "Nonsense"}};
+  EXPECT_TRUE(Validate(Operation::kDelete, nullptr, &broken, Context()).allowed);
+}
+
+TEST(RulesTest, NotADiskConfigIsDenied) {
+  const json pod = {{"apiVersion", "v1"}, {"kind", "Pod"}};
+  const Decision decision = Create(pod);
+  EXPECT_EQ(decision.rule, "well-formed");
+  EXPECT_NE(decision.message.find("not a discoblocks.ondat.io/v1 DiskConfig"), std::string::npos);
+}
+
+TEST(RulesTest, DriverErrorDeniesSayingTheDriverFailed) {
+  testing::TempDir dir;
+  dir.CopyDriver("ebs.csi.aws.com", testing::HostileDir() / "trap.wasm");
+  drivers::RegistryOptions options;
+  options.directory = dir.path();
+  const auto broken = drivers::Registry::Load(testing::SharedEngine(), options);
+  const Decision decision = Create(DiskConfigWith(json::object()), Context(*broken));
+  EXPECT_FALSE(decision.allowed);
+  EXPECT_EQ(decision.rule, "driver-error");
+  EXPECT_EQ(decision.message,
+            "driver-error: the driver failed, so the DiskConfig cannot be validated: driver "
+            "ebs.csi.aws.com: IsStorageClassValid: trapped: wasm trap: wasm `unreachable` "
+            "instruction executed");
+}
+
+TEST(RulesTest, DriverWarningsAreCarried) {
+  testing::TempDir dir;
+  dir.CopyDriver("ebs.csi.aws.com", testing::HostileDir() / "scripted.wasm");
+  drivers::RegistryOptions options;
+  options.directory = dir.path();
+  const auto scripted = drivers::Registry::Load(testing::SharedEngine(), options);
+  RuleContext context = Context(*scripted);
+  context.call_options.extra_env = {{"OUT", "true"}, {"ERR", "gp2 is deprecated"}};
+  const Decision decision = Create(DiskConfigWith(json::object()), context);
+  EXPECT_TRUE(decision.allowed) << decision.message;
+  EXPECT_EQ(decision.warnings, std::vector<std::string>{"gp2 is deprecated"});
+}
+
+}  // namespace
+}  // namespace discoblocks::admission

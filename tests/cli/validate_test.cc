@@ -1,0 +1,115 @@
+// `discoblocks validate` on the fixtures: same rules and messages as the
+// webhook; exit 0 allowed, 1 denied, 2 error.
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "support/test_support.h"
+
+namespace discoblocks {
+namespace {
+
+using testing::FixturesDir;
+using testing::RunDiscoblocks;
+
+struct ValidateCase {
+  std::string diskconfig;
+  std::string storage_class;
+  int exit_code;
+  std::string output;  // the first line printed
+};
+
+void PrintTo(const ValidateCase& c, std::ostream* out) {
+  *out << c.diskconfig << " with " << c.storage_class;
+}
+
+class ValidateFixtureTest : public ::testing::TestWithParam<ValidateCase> {};
+
+TEST_P(ValidateFixtureTest, DecidesAsTheRulesSay) {
+  const auto result = RunDiscoblocks(
+      {"validate", "--diskconfig", (FixturesDir() / "diskconfigs" / GetParam().diskconfig).string(),
+       "--storage-class", (FixturesDir() / "storageclasses" / GetParam().storage_class).string(),
+       "--drivers-dir", testing::DriversDir().string()});
+  EXPECT_EQ(result.exit_code, GetParam().exit_code) << result.err;
+  EXPECT_EQ(result.out.substr(0, result.out.find('\n')), GetParam().output);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cli, ValidateFixtureTest,
+    ::testing::Values(
+        ValidateCase{"nginx-ebs.yaml", "ebs-gp3.yaml", 0, "allowed"},
+        ValidateCase{"bad-capacity.yaml", "ebs-gp3.yaml", 1,
+                     "denied: capacity-within-maximum: spec.capacity 5Gi is above "
+                     "spec.policy.maximumCapacityOfDisk 2Gi"},
+        ValidateCase{"bad-mount-pattern.yaml", "storageos.yaml", 1,
+                     "denied: mount-point-pattern: spec.mountPointPattern \"/data/%d/disk-%d\" "
+                     "has more than one %d"},
+        ValidateCase{"nginx-ebs.yaml", "storageos.yaml", 1,
+                     "denied: storage-class-exists: StorageClass \"ebs-gp3\" not found"}),
+    [](const auto& test_info) { return std::to_string(test_info.index); });
+
+TEST(ValidateTest, DriverVerdictAndJsonOutput) {
+  testing::TempDir dir;
+  // nginx-ebs.yaml pointed at the class without volume expansion.
+  std::ofstream(dir.path() / "dc.yaml") << R"(apiVersion: discoblocks.ondat.io/v1
+kind: DiskConfig
+metadata: {name: web, namespace: default}
+spec:
+  storageClassName: ebs-no-expansion
+  podSelector: {app: web}
+)";
+  const auto result = RunDiscoblocks(
+      {"validate", "--diskconfig", (dir.path() / "dc.yaml").string(), "--storage-class",
+       (FixturesDir() / "storageclasses" / "ebs-no-expansion.yaml").string(), "--drivers-dir",
+       testing::DriversDir().string(), "-o", "json"});
+  EXPECT_EQ(result.exit_code, 1) << result.err;
+  const auto doc = nlohmann::json::parse(result.out);
+  EXPECT_EQ(doc["allowed"], false);
+  EXPECT_EQ(doc["rule"], "storage-class-valid");
+  EXPECT_EQ(doc["message"],
+            "storage-class-valid: StorageClass \"ebs-no-expansion\" is not valid for "
+            "ebs.csi.aws.com: only allowVolumeExpansion true is supported");
+  EXPECT_EQ(doc["provisioner"], "ebs.csi.aws.com");
+}
+
+TEST(ValidateTest, UpdateThatShrinksIsDenied) {
+  testing::TempDir dir;
+  const std::string header = R"(apiVersion: discoblocks.ondat.io/v1
+kind: DiskConfig
+metadata: {name: web, namespace: default}
+spec:
+  storageClassName: ebs-gp3
+  podSelector: {app: web}
+)";
+  std::ofstream(dir.path() / "old.yaml") << header << "  capacity: 2Gi\n";
+  std::ofstream(dir.path() / "new.yaml") << header << "  capacity: 1Gi\n";
+  const auto result =
+      RunDiscoblocks({"validate", "--diskconfig", (dir.path() / "new.yaml").string(),
+                      "--old-diskconfig", (dir.path() / "old.yaml").string(), "--storage-class",
+                      (FixturesDir() / "storageclasses" / "ebs-gp3.yaml").string(), "--drivers-dir",
+                      testing::DriversDir().string()});
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_EQ(result.out,
+            "denied: capacity-no-shrink: spec.capacity cannot shrink (from 2Gi to 1Gi)\n");
+}
+
+TEST(ValidateTest, InputErrorsExitTwo) {
+  const std::string sc = (FixturesDir() / "storageclasses" / "ebs-gp3.yaml").string();
+  auto missing =
+      RunDiscoblocks({"validate", "--diskconfig", "/no/such.yaml", "--storage-class", sc});
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.err.find("cannot read /no/such.yaml"), std::string::npos) << missing.err;
+  auto not_a_diskconfig = RunDiscoblocks({"validate", "--diskconfig", sc, "--storage-class", sc});
+  EXPECT_EQ(not_a_diskconfig.exit_code, 2);
+  EXPECT_NE(not_a_diskconfig.err.find("not a DiskConfig (kind StorageClass)"), std::string::npos)
+      << not_a_diskconfig.err;
+  auto usage = RunDiscoblocks({"validate", "--storage-class", sc});
+  EXPECT_EQ(usage.exit_code, 2);
+  EXPECT_NE(usage.err.find("--diskconfig"), std::string::npos) << usage.err;
+}
+
+}  // namespace
+}  // namespace discoblocks
