@@ -26,7 +26,7 @@ debian_packages=(
   cmake ninja-build g++ pkg-config
   clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32 wabt
   nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev
-  libgtest-dev libgmock-dev libbenchmark-dev libcurl4-openssl-dev openssl
+  libgtest-dev libgmock-dev libbenchmark-dev libcurl4-openssl-dev openssl libboost-dev
   clang-format clang-tidy
   curl ca-certificates unzip python3-pip
 )

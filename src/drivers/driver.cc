@@ -48,7 +48,9 @@ Outcome Driver::Call(Function function, const CallInputs& inputs,
   }
   request.export_name = std::string(spec.name);
   request.limits = options.limits;
-  return Interpret(provisioner_, spec, module_->Run(request));
+  Outcome outcome = Interpret(provisioner_, spec, module_->Run(request));
+  if (options.observer) options.observer(provisioner_, spec, outcome);
+  return outcome;
 }
 
 }  // namespace discoblocks::drivers

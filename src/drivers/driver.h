@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -17,8 +18,13 @@
 
 namespace discoblocks::drivers {
 
+// Told about every finished call, e.g. to count calls in metrics.
+using CallObserver = std::function<void(std::string_view provisioner, const FunctionSpec& function,
+                                        const Outcome& outcome)>;
+
 struct CallOptions {
   wasm::Limits limits;
+  CallObserver observer;
   // Extra variables for driver authors experimenting offline; they are added to
   // (and override) the contract's variables.
   Environment extra_env;
