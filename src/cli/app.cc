@@ -23,6 +23,7 @@ int Run(int argc, char** argv) {
   Action action;
   AddDriversCommands(app, action);
   AddValidateCommand(app, action);
+  AddServeCommand(app, action);
 
   // CLI11 would only say "a subcommand is required"; name what was typed instead.
   const auto commands = app.get_subcommands([](const CLI::App*) { return true; });

@@ -16,4 +16,7 @@ void AddDriversCommands(CLI::App& app, Action& action);
 // Adds `validate`.
 void AddValidateCommand(CLI::App& app, Action& action);
 
+// Adds `serve`.
+void AddServeCommand(CLI::App& app, Action& action);
+
 }  // namespace discoblocks::cli

@@ -57,6 +57,17 @@ Result<std::shared_ptr<Client>> Client::Create(ClientConfig config, RetryPolicy 
 
 const ClientConfig& Client::config() const { return transport_->config(); }
 
+KubeStatus Client::Ping(std::chrono::milliseconds timeout) const {
+  HttpRequest request;
+  request.path = "/version";
+  request.timeout = timeout;
+  auto response = transport_->Send(request);
+  if (!response) return response.error();
+  if (response->status != 200)
+    return ErrorFromResponse(response->status, response->body, "GET /version");
+  return {};
+}
+
 KubeResult<json> Client::Request(std::string method, std::string path, std::string what,
                                  const json* body, std::string content_type) const {
   HttpRequest request;

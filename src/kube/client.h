@@ -92,6 +92,9 @@ class Client {
                    const std::function<bool(const WatchEvent&)>& on_event,
                    const std::atomic<bool>& cancel) const;
 
+  // Whether the API server answers (GET /version), within `timeout`.
+  KubeStatus Ping(std::chrono::milliseconds timeout) const;
+
   [[nodiscard]] const ClientConfig& config() const;
 
  private:

@@ -2,10 +2,12 @@
 
 #include <memory>
 #include <stdexcept>
+#include <utility>
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 namespace discoblocks::testing {
 namespace {
@@ -18,7 +20,7 @@ std::string BioText(BIO* bio) {
 
 }  // namespace
 
-KeyPair SelfSignedCertificate(const std::string& common_name) {
+KeyPair SelfSignedCertificate(const std::string& common_name, const std::string& alt_names) {
   std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(EVP_EC_gen("P-256"), &EVP_PKEY_free);
   std::unique_ptr<X509, decltype(&X509_free)> cert(X509_new(), &X509_free);
   if (!key || !cert) throw std::runtime_error("openssl: cannot create a key or certificate");
@@ -32,6 +34,19 @@ KeyPair SelfSignedCertificate(const std::string& common_name) {
                              reinterpret_cast<const unsigned char*>(common_name.c_str()), -1, -1,
                              0);
   X509_set_issuer_name(cert.get(), name);
+  if (!alt_names.empty()) {
+    X509V3_CTX context;
+    X509V3_set_ctx_nodb(&context);
+    X509V3_set_ctx(&context, cert.get(), cert.get(), nullptr, nullptr, 0);
+    for (const auto& [nid, value] :
+         {std::pair{NID_subject_alt_name, alt_names},
+          std::pair{NID_basic_constraints, std::string("critical,CA:TRUE")}}) {
+      X509_EXTENSION* extension = X509V3_EXT_conf_nid(nullptr, &context, nid, value.c_str());
+      if (extension == nullptr) throw std::runtime_error("openssl: bad extension " + value);
+      X509_add_ext(cert.get(), extension, -1);
+      X509_EXTENSION_free(extension);
+    }
+  }
   if (X509_sign(cert.get(), key.get(), EVP_sha256()) == 0) {
     throw std::runtime_error("openssl: cannot sign");
   }

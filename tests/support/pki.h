@@ -11,7 +11,9 @@ struct KeyPair {
   std::string private_key_pem;
 };
 
-KeyPair SelfSignedCertificate(const std::string& common_name);
+// `alt_names` are subjectAltName entries such as "IP:127.0.0.1" or
+// "DNS:localhost"; with them the certificate can serve TLS and be its own CA.
+KeyPair SelfSignedCertificate(const std::string& common_name, const std::string& alt_names = "");
 
 std::string Base64(const std::string& data);
 

@@ -1,0 +1,255 @@
+// End to end: the real API server calls `discoblocks serve` for every DiskConfig
+// that kubectl applies, and kubectl shows the answer.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <thread>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "support/control_plane.h"
+#include "support/pki.h"
+
+namespace discoblocks {
+namespace {
+
+using nlohmann::json;
+using testing::CommandResult;
+using testing::ControlPlane;
+
+// A port nothing listens on right now (the server binds it a moment later).
+int FreePort();
+
+class WebhookEndToEnd : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite();
+  static void TearDownTestSuite();
+
+  // Applies `object` (JSON) with kubectl in the test namespace.
+  static CommandResult Apply(const json& object);
+  static json DiskConfig(const json& spec_patch, const std::string& name = "web");
+  static std::string Namespace() { return namespace_->name(); }
+
+  static inline testing::TempDir* dir_ = nullptr;
+  static inline testing::TestNamespace* namespace_ = nullptr;
+  static inline pid_t server_ = -1;
+  static inline int health_port_ = 0;
+};
+
+int FreePort() {
+  const int socket_fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof(address);
+  ::bind(socket_fd, reinterpret_cast<sockaddr*>(&address), length);
+  ::getsockname(socket_fd, reinterpret_cast<sockaddr*>(&address), &length);
+  ::close(socket_fd);
+  return ntohs(address.sin_port);
+}
+
+CommandResult Curl(const std::string& url) { return testing::RunProgram("curl", {"-sS", url}); }
+
+void WriteFile(const std::filesystem::path& path, const std::string& text) {
+  std::ofstream(path) << text;
+}
+
+void WebhookEndToEnd::SetUpTestSuite() {
+  const ControlPlane& cluster = ControlPlane::Get();
+  dir_ = new testing::TempDir();
+  namespace_ = new testing::TestNamespace("e2e");
+  const auto serving =
+      testing::SelfSignedCertificate("discoblocks-webhook", "IP:127.0.0.1,DNS:localhost");
+  WriteFile(dir_->path() / "tls.crt", serving.certificate_pem);
+  WriteFile(dir_->path() / "tls.key", serving.private_key_pem);
+  const int webhook_port = FreePort();
+  health_port_ = FreePort();
+
+  const std::vector<std::string> args{testing::BinaryPath().string(),
+                                      "serve",
+                                      "--kubeconfig",
+                                      cluster.kubeconfig().string(),
+                                      "--drivers-dir",
+                                      testing::DriversDir().string(),
+                                      "--address",
+                                      "127.0.0.1",
+                                      "--port",
+                                      std::to_string(webhook_port),
+                                      "--health-port",
+                                      std::to_string(health_port_),
+                                      "--tls-cert-file",
+                                      (dir_->path() / "tls.crt").string(),
+                                      "--tls-private-key-file",
+                                      (dir_->path() / "tls.key").string()};
+  const std::string log = (dir_->path() / "serve.log").string();
+  server_ = fork();
+  if (server_ == 0) {
+    if (freopen(log.c_str(), "w", stdout) == nullptr || dup2(fileno(stdout), 2) < 0) _exit(127);
+    std::vector<char*> argv;
+    for (const auto& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  // Ready means: drivers loaded, StorageClasses cached, API server reachable.
+  bool ready = false;
+  for (int i = 0; i < 600 && !ready; ++i) {
+    ready = Curl(fmt::format("http://127.0.0.1:{}/readyz", health_port_))
+                .out.find("kubernetes: reachable") != std::string::npos;
+    if (!ready) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_TRUE(ready) << testing::ReadBytes(log);
+
+  for (const char* file :
+       {"ebs-gp3.yaml", "ebs-no-expansion.yaml", "storageos.yaml", "local-no-provisioner.yaml"}) {
+    const auto applied = cluster.Kubectl(
+        {"apply", "-f", (testing::FixturesDir() / "storageclasses" / file).string()});
+    ASSERT_EQ(applied.exit_code, 0) << applied.err;
+  }
+  const json webhook_configuration = {
+      {"apiVersion", "admissionregistration.k8s.io/v1"},
+      {"kind", "ValidatingWebhookConfiguration"},
+      {"metadata", {{"name", "discoblocks-e2e"}}},
+      {"webhooks",
+       {{{"name", "vdiskconfig.discoblocks.ondat.io"},
+         {"admissionReviewVersions", {"v1"}},
+         {"sideEffects", "None"},
+         {"failurePolicy", "Fail"},
+         {"timeoutSeconds", 10},
+         {"clientConfig",
+          {{"url", fmt::format("https://127.0.0.1:{}/validate-discoblocks-ondat-io-v1-diskconfig",
+                               webhook_port)},
+           {"caBundle", testing::Base64(serving.certificate_pem)}}},
+         {"rules",
+          {{{"apiGroups", {"discoblocks.ondat.io"}},
+            {"apiVersions", {"v1"}},
+            {"operations", {"CREATE", "UPDATE"}},
+            {"resources", {"diskconfigs"}}}}}}}}};
+  WriteFile(dir_->path() / "webhook.json", webhook_configuration.dump());
+  const auto registered =
+      cluster.Kubectl({"apply", "-f", (dir_->path() / "webhook.json").string()});
+  ASSERT_EQ(registered.exit_code, 0) << registered.err;
+}
+
+void WebhookEndToEnd::TearDownTestSuite() {
+  (void)ControlPlane::Get().Kubectl(
+      {"delete", "validatingwebhookconfiguration", "discoblocks-e2e", "--ignore-not-found"});
+  if (server_ > 0) {
+    kill(server_, SIGTERM);
+    int status = 0;
+    waitpid(server_, &status, 0);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        << "serve did not shut down cleanly on SIGTERM: " << status;
+  }
+  delete namespace_;
+  delete dir_;
+}
+
+json WebhookEndToEnd::DiskConfig(const json& spec_patch, const std::string& name) {
+  json object = {{"apiVersion", "discoblocks.ondat.io/v1"},
+                 {"kind", "DiskConfig"},
+                 {"metadata", {{"name", name}, {"namespace", Namespace()}}},
+                 {"spec", {{"storageClassName", "ebs-gp3"}, {"podSelector", {{"app", "web"}}}}}};
+  object["spec"].merge_patch(spec_patch);
+  return object;
+}
+
+CommandResult WebhookEndToEnd::Apply(const json& object) {
+  static int counter = 0;
+  const auto file = dir_->path() / fmt::format("object-{}.json", counter++);
+  WriteFile(file, object.dump());
+  return ControlPlane::Get().Kubectl({"apply", "-f", file.string()});
+}
+
+TEST_F(WebhookEndToEnd, ValidDiskConfigIsCreated) {
+  json nginx = testing::Fixture("diskconfigs/nginx-ebs.yaml");
+  nginx["metadata"]["namespace"] = Namespace();
+  const auto applied = Apply(nginx);
+  EXPECT_EQ(applied.exit_code, 0) << applied.err;
+  EXPECT_NE(applied.out.find("diskconfig.discoblocks.ondat.io/nginx created"), std::string::npos)
+      << applied.out;
+}
+
+struct Refusal {
+  std::string description;
+  json spec_patch;
+  std::string message;  // what kubectl prints
+};
+
+void PrintTo(const Refusal& refusal, std::ostream* out) { *out << refusal.description; }
+
+class WebhookRefusalTest : public WebhookEndToEnd, public ::testing::WithParamInterface<Refusal> {};
+
+TEST_P(WebhookRefusalTest, IsRefusedAndKubectlPrintsWhy) {
+  const auto applied = Apply(DiskConfig(GetParam().spec_patch, "refused"));
+  EXPECT_NE(applied.exit_code, 0);
+  EXPECT_NE(applied.err.find(GetParam().message), std::string::npos) << applied.err;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    EndToEnd, WebhookRefusalTest,
+    ::testing::Values(
+        Refusal{"StorageClass without allowVolumeExpansion",
+                {{"storageClassName", "ebs-no-expansion"}},
+                "admission webhook \"vdiskconfig.discoblocks.ondat.io\" denied the request: "
+                "storage-class-valid: StorageClass \"ebs-no-expansion\" is not valid for "
+                "ebs.csi.aws.com: only allowVolumeExpansion true is supported"},
+        Refusal{"missing StorageClass",
+                {{"storageClassName", "nope"}},
+                "denied the request: storage-class-exists: StorageClass \"nope\" not found"},
+        Refusal{"provisioner without a driver",
+                {{"storageClassName", "local-storage"}},
+                "denied the request: driver-loaded: no driver for provisioner "
+                "\"kubernetes.io/no-provisioner\""},
+        // The CRD's schema refuses these before the webhook is asked.
+        Refusal{"capacity above maximum",
+                {{"capacity", "5Gi"}, {"policy", {{"maximumCapacityOfDisk", "2Gi"}}}},
+                "spec.capacity"},
+        Refusal{"bad mount pattern",
+                {{"mountPointPattern", "/data/%d/disk-%d"}},
+                "spec.mountPointPattern"},
+        Refusal{"cool-down below 10s", {{"policy", {{"coolDown", "5s"}}}}, "spec.policy.coolDown"}),
+    [](const auto& test_info) { return std::to_string(test_info.index); });
+
+TEST_F(WebhookEndToEnd, UpdatesThatChangeWhatIsFixedAreRefusedAndDeleteIsAllowed) {
+  ASSERT_EQ(Apply(DiskConfig({{"capacity", "2Gi"}}, "fixed")).exit_code, 0);
+  const auto class_changed =
+      Apply(DiskConfig({{"capacity", "2Gi"}, {"storageClassName", "storageos"}}, "fixed"));
+  EXPECT_NE(class_changed.exit_code, 0);
+  EXPECT_NE(class_changed.err.find("storageClassName"), std::string::npos) << class_changed.err;
+  const auto pattern_changed =
+      Apply(DiskConfig({{"capacity", "2Gi"}, {"mountPointPattern", "/elsewhere-%d"}}, "fixed"));
+  EXPECT_NE(pattern_changed.exit_code, 0);
+  EXPECT_NE(pattern_changed.err.find("mountPointPattern"), std::string::npos)
+      << pattern_changed.err;
+  const auto shrunk = Apply(DiskConfig({{"capacity", "1Gi"}}, "fixed"));
+  EXPECT_NE(shrunk.exit_code, 0);
+  EXPECT_NE(shrunk.err.find("capacity"), std::string::npos) << shrunk.err;
+  EXPECT_EQ(Apply(DiskConfig({{"capacity", "3Gi"}}, "fixed")).exit_code, 0);
+  const auto deleted =
+      ControlPlane::Get().Kubectl({"delete", "diskconfig", "fixed", "-n", Namespace()});
+  EXPECT_EQ(deleted.exit_code, 0) << deleted.err;
+}
+
+TEST_F(WebhookEndToEnd, HealthAndMetrics) {
+  EXPECT_EQ(Curl(fmt::format("http://127.0.0.1:{}/healthz", health_port_)).out, "ok\n");
+  ASSERT_EQ(Apply(DiskConfig(json::object(), "counted")).exit_code, 0);
+  const std::string metrics = Curl(fmt::format("http://127.0.0.1:{}/metrics", health_port_)).out;
+  EXPECT_NE(metrics.find("discoblocks_admission_requests_total{endpoint=\"/validate-discoblocks-"
+                         "ondat-io-v1-diskconfig\",operation=\"CREATE\",result=\"allowed\"}"),
+            std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("discoblocks_driver_calls_total{provisioner=\"ebs.csi.aws.com\","
+                         "function=\"IsStorageClassValid\",outcome=\"valid\"}"),
+            std::string::npos);
+  EXPECT_NE(metrics.find("discoblocks_drivers{state=\"loaded\"} 3"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace discoblocks
