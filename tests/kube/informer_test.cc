@@ -117,8 +117,13 @@ TEST(InformerTest, LosesNothingWhileTheApiServerRestarts) {
   EXPECT_TRUE(recorder.WaitFor("add b"));
   EXPECT_TRUE(recorder.WaitFor("update a"));
   // c may be seen as added then deleted, or (if a relist happened after both)
-  // not at all; either way the cache must end without it.
-  for (int i = 0; i < 600 && informer.Get(ns.name(), "b") == std::nullopt; ++i) {
+  // not at all; either way the cache must converge to the server's state.
+  auto converged = [&] {
+    const auto a = informer.Get(ns.name(), "a");
+    return a && (*a)["data"]["key"] == "2" && informer.Get(ns.name(), "b").has_value() &&
+           !informer.Get(ns.name(), "c").has_value();
+  };
+  for (int i = 0; i < 600 && !converged(); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   EXPECT_EQ((*informer.Get(ns.name(), "a"))["data"]["key"], "2");
