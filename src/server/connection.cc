@@ -37,8 +37,9 @@ constexpr std::size_t kFirstReadBytes = 4096;
 constexpr std::uint32_t kMaxHeaderBytes = 16 * 1024;
 // A connection we close after an error response may still be receiving the
 // rest of a request body. Closing a socket with unread data makes the kernel
-// send a reset, which can reach the client before it has read our response, so
-// we stop sending and discard what arrives, for this long at most.
+// send a reset, which some clients' stacks act on by discarding the response
+// they have not read yet (RFC 9112, 9.6), so we stop sending and discard what
+// arrives until the client closes too, for this long at most.
 constexpr auto kLinger = std::chrono::seconds(2);
 
 std::string FormatEndpoint(const tcp::endpoint& endpoint) {
@@ -140,7 +141,7 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
   }
 
   beast::tcp_stream& Lowest() { return beast::get_lowest_layer(stream_); }
-  const ServerOptions& options() const { return state_->options; }
+  [[nodiscard]] const ServerOptions& options() const { return state_->options; }
 
   void OnStop(bool force) {
     // A connection reading, handling or answering a request is left to finish:
@@ -384,18 +385,15 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
 
   void Drain() {
     buffer_.consume(buffer_.size());
-    Lowest().async_read_some(
-        buffer_.prepare(kFirstReadBytes),
-        [self = this->shared_from_this()](const error_code& ec, std::size_t n) {
-          if (self->phase_ == Phase::kClosed) return;
-          self->drained_ += n;
-          // About one body's worth: enough for the rest of a refused request.
-          if (ec || self->drained_ > self->options().max_body_bytes + kFirstReadBytes) {
-            self->Close();
-            return;
-          }
-          self->Drain();
-        });
+    Lowest().async_read_some(buffer_.prepare(kFirstReadBytes),
+                             [self = this->shared_from_this()](const error_code& ec, std::size_t) {
+                               if (self->phase_ == Phase::kClosed) return;
+                               if (ec) {  // the client closed too, or kLinger passed
+                                 self->Close();
+                                 return;
+                               }
+                               self->Drain();
+                             });
   }
 
   void Close() {
@@ -420,7 +418,6 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
   std::unique_ptr<ResponseMessage> response_;
   unsigned version_ = 11;  // of the request being answered
   bool head_ = false;
-  std::size_t drained_ = 0;
   std::atomic<bool> force_stopped_{false};
 };
 

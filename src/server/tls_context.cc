@@ -64,11 +64,10 @@ Status UseCertificateChain(SSL_CTX* context, const std::string& path, const std:
       return MakeError(fmt::format("TLS certificate {}: certificate {} of the chain: {}", path,
                                    index, OpenSslReason()));
     }
-    if (SSL_CTX_add0_chain_cert(context, next.get()) != 1) {
+    if (SSL_CTX_add1_chain_cert(context, next.get()) != 1) {
       return MakeError(fmt::format("TLS certificate {}: certificate {} of the chain: {}", path,
                                    index, OpenSslReason()));
     }
-    next.release();  // now the context's
   }
 }
 

@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -101,6 +102,53 @@ TEST(HttpServerTest, KeepsTheConnectionAlive) {
   EXPECT_EQ(server->stats().requests, 3U);
 }
 
+TEST(HttpServerTest, ServesManyConnectionsAtOnce) {
+  auto server = StartServer(LoopbackOptions(), [](const HttpRequest& request) {
+    std::this_thread::sleep_for(2ms);  // a driver call
+    return Echo(request);
+  });
+  ASSERT_NE(server, nullptr);
+  constexpr int kClients = 16;
+  constexpr int kRequests = 10;
+  std::atomic<int> succeeded{0};
+  std::vector<std::thread> clients;
+  clients.reserve(kClients);
+  for (int c = 0; c < kClients; ++c) {
+    clients.emplace_back([&, c] {
+      HttpClient client;
+      for (int r = 0; r < kRequests; ++r) {
+        const std::string path = "/" + std::to_string(c) + "/" + std::to_string(r);
+        auto result = client.Fetch(Url(*server, path));
+        if (result.ok && result.status == 200 && json::parse(result.body)["target"] == path) {
+          ++succeeded;
+        }
+      }
+    });
+  }
+  for (auto& client : clients) client.join();
+  EXPECT_EQ(succeeded, kClients * kRequests);
+  EXPECT_EQ(server->stats().requests, static_cast<std::uint64_t>(kClients * kRequests));
+  EXPECT_EQ(server->stats().connections, static_cast<std::uint64_t>(kClients));
+}
+
+TEST(HttpServerTest, AnswersHeadWithTheLengthOfGet) {
+  auto server = StartServer(LoopbackOptions(), [](const HttpRequest&) {
+    HttpResponse response;
+    response.body = "0123456789";
+    return response;
+  });
+  ASSERT_NE(server, nullptr);
+  RawSocket socket(server->port());
+  ASSERT_TRUE(socket.Send("HEAD / HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+  // Two heads, then the one body (the GET's).
+  const std::string received = socket.ReadUntil("0123456789");
+  const auto second_head = received.find("HTTP/1.1 200", 1);
+  EXPECT_TRUE(received.starts_with("HTTP/1.1 200") && second_head != std::string::npos &&
+              Contains(received.substr(0, second_head), "Content-Length: 10") &&
+              received.ends_with("\r\n\r\n0123456789"))
+      << received;
+}
+
 TEST(HttpServerTest, AnswersPipelinedRequestsInOrder) {
   auto server = StartServer(LoopbackOptions(), Echo);
   ASSERT_NE(server, nullptr);
@@ -162,6 +210,16 @@ TEST(HttpServerTest, RefusesABodyOverTheLimitAndServesTheNextRequest) {
     EXPECT_TRUE(Contains(response, "HTTP/1.1 413") && Contains(response, "1024")) << response;
     EXPECT_TRUE(socket.WaitClosed(30s));
   }
+  // A client still sending a large body when the refusal comes reads it too
+  // (curl stops sending when it sees the response).
+  FetchOptions much_too_large = too_large;
+  much_too_large.body = std::string(std::size_t{8} << 20, 'x');
+  much_too_large.headers = {"Expect:"};  // no 100-continue: the body follows the headers
+  for (int i = 0; i < 3; ++i) {
+    auto result = Fetch(Url(*server), much_too_large);
+    ASSERT_TRUE(result.ok) << result.error;
+    EXPECT_EQ(result.status, 413);
+  }
   EXPECT_EQ(largest_body, 1024U);
   EXPECT_EQ(Fetch(Url(*server)).status, 200);
 }
@@ -181,6 +239,17 @@ TEST(HttpServerTest, AnswersMalformedRequestsWith400AndCloses) {
   }
   EXPECT_EQ(server->stats().requests, 0U);
   EXPECT_EQ(Fetch(Url(*server)).status, 200);
+}
+
+TEST(HttpServerTest, RefusesAnOversizedHeader) {
+  auto server = StartServer(LoopbackOptions(), Echo);
+  ASSERT_NE(server, nullptr);
+  RawSocket socket(server->port());
+  ASSERT_TRUE(socket.Send("GET / HTTP/1.1\r\nHost: x\r\nX-Big: " +
+                          std::string(std::size_t{64} << 10, 'b') + "\r\n\r\n"));
+  const std::string response = socket.ReadResponse();
+  EXPECT_TRUE(Contains(response, "HTTP/1.1 431")) << response;
+  EXPECT_EQ(server->stats().requests, 0U);
 }
 
 TEST(HttpServerTest, CutsOffStalledClientsWithoutDisturbingOthers) {

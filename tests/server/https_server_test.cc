@@ -46,7 +46,7 @@ void Replace(const fs::path& path, const std::string& content) {
   fs::rename(aside, path);
 }
 
-HttpResponse Ok(const HttpRequest&) {
+HttpResponse Ok(const HttpRequest& /*request*/) {
   HttpResponse response;
   response.body = R"({"ok":true})";
   return response;
@@ -70,7 +70,7 @@ class HttpsServerTest : public ::testing::Test {
     files_.private_key = dir_.path() / "tls.key";
   }
 
-  void Install(const KeyPair& pair) {
+  void Install(const KeyPair& pair) const {
     WriteFile(files_.certificate, pair.certificate_pem);
     WriteFile(files_.private_key, pair.private_key_pem);
   }
@@ -130,6 +130,20 @@ TEST_F(HttpsServerTest, ServesTls12AndLaterOnly) {
   auto context = internal::BuildTlsContext(files_, pair.certificate_pem, pair.private_key_pem);
   ASSERT_TRUE(context.ok()) << context.error().message;
   EXPECT_EQ(SSL_CTX_get_min_proto_version((*context)->native_handle()), TLS1_2_VERSION);
+}
+
+TEST_F(HttpsServerTest, SendsTheWholeCertificateChain) {
+  // Clients trust the root only: the intermediate must come from the server.
+  const KeyPair root = ServerCertificate("chain-root");
+  const KeyPair intermediate = testing::IssueCertificate("chain-intermediate", root);
+  const KeyPair leaf = testing::IssueCertificate("chain-leaf", intermediate);
+  Install({leaf.certificate_pem + intermediate.certificate_pem, leaf.private_key_pem});
+  auto server = Start();
+  ASSERT_TRUE(server.ok()) << server.error().message;
+  auto result = Fetch(Url(**server), Trusting(root.certificate_pem));
+  ASSERT_TRUE(result.ok) << result.error;
+  EXPECT_EQ(result.status, 200);
+  EXPECT_EQ(ServedCertificate((*server)->port()), leaf.certificate_pem);
 }
 
 TEST_F(HttpsServerTest, RotatesTheCertificateWithoutFailingARequest) {

@@ -169,7 +169,7 @@ RawSocket::~RawSocket() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-bool RawSocket::Send(std::string_view data) {
+bool RawSocket::Send(std::string_view data) const {
   while (!data.empty()) {
     const ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
@@ -216,6 +216,17 @@ std::string RawSocket::ReadResponse(std::chrono::milliseconds timeout) {
   std::string response = pending_.substr(0, end_of_head + length);
   pending_.erase(0, end_of_head + length);
   return response;
+}
+
+std::string RawSocket::ReadUntil(std::string_view marker, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::size_t found;
+  while ((found = pending_.find(marker)) == std::string::npos) {
+    if (!ReadMore(deadline)) return "";
+  }
+  std::string received = pending_.substr(0, found + marker.size());
+  pending_.erase(0, found + marker.size());
+  return received;
 }
 
 bool RawSocket::WaitClosed(std::chrono::milliseconds timeout) {

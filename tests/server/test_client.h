@@ -58,10 +58,13 @@ class RawSocket {
   RawSocket& operator=(const RawSocket&) = delete;
 
   [[nodiscard]] bool connected() const { return fd_ >= 0; }
-  bool Send(std::string_view data);
+  bool Send(std::string_view data) const;
   // One response: its head and, if it has a Content-Length, its body. Empty if
   // the connection closed or `timeout` passed first.
   std::string ReadResponse(std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  // What arrives up to and including `marker`; empty on close or timeout.
+  std::string ReadUntil(std::string_view marker,
+                        std::chrono::milliseconds timeout = std::chrono::seconds(30));
   // Discards what arrives until the server closes the connection (end of
   // stream or reset): true, or false if `timeout` passed first.
   bool WaitClosed(std::chrono::milliseconds timeout);

@@ -1,5 +1,6 @@
-// Throwaway server certificates for TLS tests: self-signed, valid for
-// "localhost" and 127.0.0.1, and usable as their own trust anchor.
+// Throwaway server certificates for TLS tests, valid for "localhost" and
+// 127.0.0.1. Every certificate may also issue others, so that tests can build
+// chains; a self-signed one is its own trust anchor.
 #pragma once
 
 #include <string>
@@ -8,8 +9,11 @@
 
 namespace discoblocks::testing {
 
-// Each call makes a new key. Give each certificate of a test its own common
+// Self-signed, with a new key. Give each certificate of a test its own common
 // name: a client trusting several of them finds the right one by subject.
 KeyPair ServerCertificate(const std::string& common_name);
+
+// Signed by `issuer` (a pair from either function), with a new key.
+KeyPair IssueCertificate(const std::string& common_name, const KeyPair& issuer);
 
 }  // namespace discoblocks::testing
