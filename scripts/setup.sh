@@ -28,7 +28,7 @@ debian_packages=(
   nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcurl4-openssl-dev openssl libboost-dev
   clang-format clang-tidy
-  curl ca-certificates unzip python3-pip
+  curl ca-certificates unzip python3-pip wrk
 )
 missing=()
 for p in "${debian_packages[@]}"; do

@@ -12,6 +12,7 @@ jobs=$(nproc)
 echo "== setup and local control plane"
 "$root/scripts/setup.sh" >/dev/null
 "$root/scripts/controlplane.sh" build >/dev/null
+"$root/scripts/cert-manager-crds.sh" >/dev/null
 
 echo "== build and test (RelWithDebInfo): $root/build"
 "$root/scripts/build.sh" "$root/build"

@@ -8,3 +8,7 @@ WASMTIME_CRATE_SHA256=3c24d3970786b4baecb5b6aff31759b4f361879e8d99dbd5dc36a9524a
 GO_MIN_VERSION=1.25.0
 GO_TOOLCHAIN_VERSION=1.26.8
 GO_TOOLCHAIN_SHA256=30c2b1bf7dcc88d3eb0a1364e47ddd9128edb3110a30e8a0ef61cd5856b31de7
+# cert-manager's CRDs (Certificate, Issuer, ...), only so that the API server can
+# check deploy/ with --dry-run=server in the tests; the module zip from the Go proxy.
+CERT_MANAGER_VERSION=v1.21.2
+CERT_MANAGER_ZIP_SHA256=cfaf1fb53965a5fd60490861387b7dbf34cd40987c878a4f1e247f836eef4782

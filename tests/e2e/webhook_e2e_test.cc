@@ -40,6 +40,7 @@ class WebhookEndToEnd : public ::testing::Test {
   static inline testing::TestNamespace* namespace_ = nullptr;
   static inline pid_t server_ = -1;
   static inline int health_port_ = 0;
+  static inline int webhook_port_ = 0;
 };
 
 int FreePort() {
@@ -68,7 +69,7 @@ void WebhookEndToEnd::SetUpTestSuite() {
       testing::SelfSignedCertificate("discoblocks-webhook", "IP:127.0.0.1,DNS:localhost");
   WriteFile(dir_->path() / "tls.crt", serving.certificate_pem);
   WriteFile(dir_->path() / "tls.key", serving.private_key_pem);
-  const int webhook_port = FreePort();
+  const int webhook_port = webhook_port_ = FreePort();
   health_port_ = FreePort();
 
   const std::vector<std::string> args{testing::BinaryPath().string(),
@@ -236,6 +237,80 @@ TEST_F(WebhookEndToEnd, UpdatesThatChangeWhatIsFixedAreRefusedAndDeleteIsAllowed
       ControlPlane::Get().Kubectl({"delete", "diskconfig", "fixed", "-n", Namespace()});
   EXPECT_EQ(deleted.exit_code, 0) << deleted.err;
 }
+
+// What a POST to the running server over HTTPS answered.
+struct HttpAnswer {
+  int status = 0;
+  std::string body;
+};
+
+HttpAnswer PostToWebhook(const std::filesystem::path& dir, int port, const std::string& body) {
+  static int counter = 0;
+  const auto file = dir / fmt::format("body-{}.bin", counter++);
+  WriteFile(file, body);
+  const auto result = testing::RunProgram(
+      "curl", {"-sS", "--cacert", (dir / "tls.crt").string(), "-H",
+               "Content-Type: application/json", "--data-binary", "@" + file.string(), "-w",
+               "\n%{http_code}",
+               fmt::format("https://127.0.0.1:{}/validate-discoblocks-ondat-io-v1-diskconfig",
+                           port)});
+  const auto last_newline = result.out.rfind('\n');
+  if (result.exit_code != 0 || last_newline == std::string::npos) return {0, result.err};
+  return {std::stoi(result.out.substr(last_newline + 1)), result.out.substr(0, last_newline)};
+}
+
+struct BadRequest {
+  std::string description;
+  std::string body;
+  int status;
+  std::string message;
+};
+
+void PrintTo(const BadRequest& c, std::ostream* out) { *out << c.description; }
+
+class WebhookBadInputEndToEnd : public WebhookEndToEnd,
+                                public ::testing::WithParamInterface<BadRequest> {};
+
+// Bad bodies over real HTTPS to the real `serve`: each gets its status and message,
+// and a good AdmissionReview right after it is still answered.
+TEST_P(WebhookBadInputEndToEnd, GetsStatusAndMessageAndAGoodRequestStillWorks) {
+  const HttpAnswer bad = PostToWebhook(dir_->path(), webhook_port_, GetParam().body);
+  EXPECT_EQ(bad.status, GetParam().status) << bad.body;
+  EXPECT_NE(bad.body.find(GetParam().message), std::string::npos) << bad.body;
+
+  const json review = {
+      {"apiVersion", "admission.k8s.io/v1"},
+      {"kind", "AdmissionReview"},
+      {"request",
+       {{"uid", "e2e-good"},
+        {"operation", "CREATE"},
+        {"object", DiskConfig(json::object(), "after-bad-input")}}}};
+  const HttpAnswer good = PostToWebhook(dir_->path(), webhook_port_, review.dump());
+  ASSERT_EQ(good.status, 200) << good.body;
+  const json answer = json::parse(good.body);
+  EXPECT_EQ(answer["response"]["uid"], "e2e-good");
+  EXPECT_EQ(answer["response"]["allowed"], true) << good.body;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    EndToEnd, WebhookBadInputEndToEnd,
+    ::testing::Values(
+        BadRequest{"not JSON", "<xml/>", 400, "request body is not JSON"},
+        BadRequest{"not an AdmissionReview", R"({"kind":"Pod"})", 400,
+                   "request body is not an AdmissionReview"},
+        BadRequest{
+            "wrong version",
+            R"({"apiVersion":"admission.k8s.io/v1beta1","kind":"AdmissionReview","request":{"uid":"x"}})",
+            400, "admission.k8s.io/v1beta1 is not supported"},
+        BadRequest{"no request", R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"})",
+                   400, "AdmissionReview has no request"},
+        BadRequest{
+            "object is not a DiskConfig",
+            R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","operation":"CREATE","object":{"kind":"Pod"}}})",
+            200, "not a discoblocks.ondat.io/v1 DiskConfig"},
+        BadRequest{"larger than the limit", std::string(4 << 20, ' '), 413,
+                   "request body exceeds the limit of 3145728 bytes"}),
+    [](const auto& test_info) { return std::to_string(test_info.index); });
 
 TEST_F(WebhookEndToEnd, HealthAndMetrics) {
   EXPECT_EQ(Curl(fmt::format("http://127.0.0.1:{}/healthz", health_port_)).out, "ok\n");

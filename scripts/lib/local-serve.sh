@@ -1,0 +1,97 @@
+# Sourced, not run: a local control plane with the DiskConfig CRD and a
+# `discoblocks serve` in front of it, for scripts/demo.sh and bench/admission-load.sh.
+#
+#   local_serve_start WORK DISCOBLOCKS DRIVERS [serve flags...]
+#       Starts the control plane in WORK/cluster, installs the CRD, makes a
+#       self-signed certificate for 127.0.0.1, starts DISCOBLOCKS serve with the
+#       drivers in DRIVERS and waits until it is ready. Sets KUBECONFIG (exported),
+#       LOCAL_SERVE_PORT, LOCAL_SERVE_HEALTH_PORT, LOCAL_SERVE_PID; the server's log is
+#       WORK/serve.log and its certificate WORK/tls.crt.
+#   local_serve_register_webhook
+#       Points a ValidatingWebhookConfiguration for DiskConfigs at that server.
+#   local_serve_stop
+#       Stops the server (SIGTERM, waits) and the control plane; safe to call twice.
+#   kubectl ARGS...
+#       The control plane's kubectl.
+
+local_serve_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+local_serve_work=
+LOCAL_SERVE_PID=
+
+kubectl() { "$local_serve_bin_dir/kubectl" "$@"; }
+
+local_serve_free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+local_serve_start() {
+  local_serve_work=$1
+  local discoblocks=$2 drivers=$3
+  shift 3
+  local_serve_bin_dir=$("$local_serve_root/scripts/controlplane.sh" build | tail -n 1)
+  export KUBECONFIG
+  KUBECONFIG=$("$local_serve_root/scripts/controlplane.sh" start \
+    --data-dir "$local_serve_work/cluster" --owner-pid $$ | tail -n 1)
+  kubectl apply -f "$local_serve_root/deploy/crd/discoblocks.ondat.io_diskconfigs.yaml" >/dev/null
+  kubectl wait --for=condition=Established --timeout=60s \
+    crd/diskconfigs.discoblocks.ondat.io >/dev/null
+
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
+    -subj /CN=discoblocks-webhook -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" \
+    -keyout "$local_serve_work/tls.key" -out "$local_serve_work/tls.crt" 2>/dev/null
+  LOCAL_SERVE_PORT=$(local_serve_free_port)
+  LOCAL_SERVE_HEALTH_PORT=$(local_serve_free_port)
+  "$discoblocks" serve --kubeconfig "$KUBECONFIG" --drivers-dir "$drivers" \
+    --address 127.0.0.1 --port "$LOCAL_SERVE_PORT" --health-port "$LOCAL_SERVE_HEALTH_PORT" \
+    --tls-cert-file "$local_serve_work/tls.crt" \
+    --tls-private-key-file "$local_serve_work/tls.key" "$@" \
+    >"$local_serve_work/serve.log" 2>&1 &
+  LOCAL_SERVE_PID=$!
+  local _
+  for _ in $(seq 300); do
+    curl -sf "http://127.0.0.1:$LOCAL_SERVE_HEALTH_PORT/readyz" >/dev/null 2>&1 && return 0
+    if ! kill -0 "$LOCAL_SERVE_PID" 2>/dev/null; then
+      cat "$local_serve_work/serve.log" >&2
+      return 1
+    fi
+    sleep 0.2
+  done
+  echo "discoblocks serve did not become ready; its log:" >&2
+  cat "$local_serve_work/serve.log" >&2
+  return 1
+}
+
+local_serve_register_webhook() {
+  cat >"$local_serve_work/webhook.yaml" <<YAML
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingWebhookConfiguration
+metadata:
+  name: discoblocks-local
+webhooks:
+  - name: vdiskconfig.discoblocks.ondat.io
+    admissionReviewVersions: [v1]
+    sideEffects: None
+    failurePolicy: Fail
+    timeoutSeconds: 10
+    clientConfig:
+      url: https://127.0.0.1:$LOCAL_SERVE_PORT/validate-discoblocks-ondat-io-v1-diskconfig
+      caBundle: $(base64 -w0 "$local_serve_work/tls.crt")
+    rules:
+      - apiGroups: [discoblocks.ondat.io]
+        apiVersions: [v1]
+        operations: [CREATE, UPDATE]
+        resources: [diskconfigs]
+YAML
+  kubectl apply -f "$local_serve_work/webhook.yaml" >/dev/null
+}
+
+local_serve_stop() {
+  if [ -n "$LOCAL_SERVE_PID" ] && kill -0 "$LOCAL_SERVE_PID" 2>/dev/null; then
+    kill -TERM "$LOCAL_SERVE_PID" && wait "$LOCAL_SERVE_PID" || true
+  fi
+  LOCAL_SERVE_PID=
+  if [ -n "$local_serve_work" ]; then
+    "$local_serve_root/scripts/controlplane.sh" stop --data-dir "$local_serve_work/cluster" \
+      >/dev/null 2>&1 || true
+  fi
+}
