@@ -13,7 +13,7 @@ function setup(thread)
   table.insert(threads, thread)
 end
 
-local not_allowed = 0
+not_allowed = 0  -- global: done() reads it from each thread
 function response(status, headers, body)
   if status ~= 200 or not string.find(body, '"allowed":true', 1, true) then
     not_allowed = not_allowed + 1

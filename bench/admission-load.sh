@@ -60,21 +60,24 @@ print(json.dumps({
 PY
 }
 url="https://127.0.0.1:$LOCAL_SERVE_PORT/validate-discoblocks-ondat-io-v1-diskconfig"
-for class in gke-pd-balanced ebs-gp3; do
+for class in pd-balanced ebs-gp3; do
   review "$class" >"$work/$class.json"
+  allowed=
   for _ in $(seq 100); do
-    curl -s --cacert "$work/tls.crt" -H 'Content-Type: application/json' \
-      --data-binary "@$work/$class.json" "$url" | grep -q '"allowed":true' && break
+    answer=$(curl -s --cacert "$work/tls.crt" -H 'Content-Type: application/json' \
+      --data-binary "@$work/$class.json" "$url")
+    if grep -q '"allowed":true' <<<"$answer"; then allowed=1 && break; fi
     sleep 0.1
   done
+  [ -n "$allowed" ] || { echo "the DiskConfig for $class is not allowed: $answer" >&2; exit 1; }
 done
 
-printf '%-22s %5s %12s %9s %9s %9s\n' driver conns admissions/s p50_ms p90_ms p99_ms
+printf '%-26s %5s %12s %9s %9s %9s\n' driver conns admissions/s p50_ms p90_ms p99_ms
 results=()
 failed=0
-for class in gke-pd-balanced ebs-gp3; do
+for class in pd-balanced ebs-gp3; do
   case $class in
-    gke-pd-balanced) driver="pd.csi.storage.gke.io (C)" ;;
+    pd-balanced) driver="pd.csi.storage.gke.io (C)" ;;
     *) driver="ebs.csi.aws.com (Go)" ;;
   esac
   for c in $connections; do
@@ -84,7 +87,7 @@ for class in gke-pd-balanced ebs-gp3; do
     python3 - "$driver" "$c" "$line" <<'PY'
 import json, sys
 r = json.loads(sys.argv[3])
-print(f"{sys.argv[1]:<22} {sys.argv[2]:>5} {r['per_second']:>12.0f} {r['p50_ms']:>9.2f} "
+print(f"{sys.argv[1]:<26} {sys.argv[2]:>5} {r['per_second']:>12.0f} {r['p50_ms']:>9.2f} "
       f"{r['p90_ms']:>9.2f} {r['p99_ms']:>9.2f}"
       + ("" if r["not_allowed"] == 0 and r["socket_errors"] == 0 else
          f"   FAILED: {r['not_allowed']} not allowed, {r['socket_errors']} socket errors"))

@@ -16,7 +16,7 @@ namespace discoblocks::cli {
 int Run(int argc, char** argv) {
   CLI::App app{"Discoblocks: declarative disks for Kubernetes, with drivers in WebAssembly"};
   app.require_subcommand(1);
-  std::string log_level = "error";
+  std::string log_level = "warn";
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
 

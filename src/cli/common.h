@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "drivers/registry.h"
@@ -15,10 +16,19 @@ namespace discoblocks::cli {
 // Prints "discoblocks: <message>" on stderr; returns the error exit status.
 int Fail(const std::string& message);
 
-// Loads the drivers (all, or one folder) from --drivers-dir, else
-// $DISCOBLOCKS_DRIVERS_DIR, else /drivers. Null, with a message printed, when
-// the engine cannot start or the directory cannot be read.
-std::unique_ptr<drivers::Registry> LoadRegistry(const std::optional<std::string>& drivers_dir,
+// The flags every command that loads drivers takes.
+struct DriverFlags {
+  std::optional<std::string> drivers_dir;   // else $DISCOBLOCKS_DRIVERS_DIR, else /drivers
+  bool require_digests = false;             // every driver needs a driver.yaml with sha256
+  std::optional<std::string> module_cache;  // else $DISCOBLOCKS_MODULE_CACHE, else ~/.cache/...
+  bool no_module_cache = false;
+};
+void AddDriverFlags(CLI::App& command, DriverFlags& flags);
+
+// Loads the drivers (all, or one folder) as the flags say. Null, with a message
+// printed, when the engine cannot start or the directory cannot be read. A module
+// cache that cannot be used is reported and loading goes on without it.
+std::unique_ptr<drivers::Registry> LoadRegistry(const DriverFlags& flags,
                                                 std::optional<std::string> only = std::nullopt);
 
 // Reads a Kubernetes object from a YAML or JSON file; nullopt when no path.

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include <fmt/chrono.h>
 #include <fmt/format.h>
 
 #include "cli/app.h"
@@ -24,13 +25,12 @@ namespace {
 using drivers::DriverEntry;
 
 struct CommonFlags {
-  std::optional<std::string> drivers_dir;
+  DriverFlags drivers;
   std::string output = "table";
 };
 
 void AddCommonFlags(CLI::App& command, CommonFlags& flags, bool table_output) {
-  command.add_option("--drivers-dir", flags.drivers_dir,
-                     "drivers directory (default: $DISCOBLOCKS_DRIVERS_DIR, else /drivers)");
+  AddDriverFlags(command, flags.drivers);
   if (table_output) {
     command.add_option("-o,--output", flags.output, "table or json")
         ->check(CLI::IsMember({"table", "json"}));
@@ -53,21 +53,41 @@ double Milliseconds(std::chrono::nanoseconds duration) {
   return std::chrono::duration<double, std::milli>(duration).count();
 }
 
+std::string Timestamp(std::chrono::system_clock::time_point time) {
+  return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}",
+                     std::chrono::time_point_cast<std::chrono::seconds>(time));
+}
+
 nlohmann::json EntryJson(const DriverEntry& entry) {
   nlohmann::json doc = {{"provisioner", entry.provisioner},
                         {"state", drivers::DriverStateName(entry.state)}};
   if (!entry.reason.empty()) doc["reason"] = entry.reason;
   if (entry.driver) {
-    doc["exports"] = ContractExports(*entry.driver);
-    doc["sha256"] = entry.driver->sha256();
-    doc["size_bytes"] = entry.driver->size_bytes();
-    doc["compile_ms"] = Milliseconds(entry.driver->module_info().compile_time);
+    const drivers::Driver& driver = *entry.driver;
+    doc["exports"] = ContractExports(driver);
+    doc["sha256"] = driver.sha256();
+    doc["size_bytes"] = driver.size_bytes();
+    doc["loaded_at"] = Timestamp(driver.loaded_at());
+    doc["compile_ms"] = Milliseconds(driver.module_info().compile_time);
+    doc["from_module_cache"] = driver.from_cache();
+    doc["pinned_by_manifest"] = driver.manifest() && driver.manifest()->sha256.has_value();
+    if (driver.manifest() && !driver.manifest()->description.empty()) {
+      doc["description"] = driver.manifest()->description;
+    }
   }
+  if (!entry.last_load_error.empty()) {
+    doc["last_load_error"] = entry.last_load_error;
+    if (entry.last_load_error_at) doc["last_load_error_at"] = Timestamp(*entry.last_load_error_at);
+  }
+  doc["load_failures"] = entry.load_failures;
+  doc["versions_loaded"] = entry.versions_loaded;
+  doc["calls"] = entry.calls;
+  doc["call_failures"] = entry.call_failures;
   return doc;
 }
 
 int List(const CommonFlags& flags) {
-  auto registry = LoadRegistry(flags.drivers_dir);
+  auto registry = LoadRegistry(flags.drivers);
   if (!registry) return kExitError;
   const auto entries = registry->Entries();
   if (flags.output == "json") {
@@ -76,26 +96,29 @@ int List(const CommonFlags& flags) {
     std::cout << DumpJson(doc) << "\n";
     return kExitOk;
   }
-  std::vector<std::vector<std::string>> rows{{"PROVISIONER", "STATE", "DETAIL"}};
+  if (entries.empty()) {
+    std::cout << "no drivers in " << registry->directory().string() << "\n";
+    return kExitOk;
+  }
+  std::vector<std::vector<std::string>> rows{{"PROVISIONER", "STATE", "SHA256", "DETAIL"}};
   for (const auto& entry : entries) {
+    std::string digest = "-";
     std::string detail = entry.reason;
     if (entry.driver) {
+      digest = entry.driver->sha256().substr(0, 12);
       const auto exports = ContractExports(*entry.driver);
       detail = fmt::format("{}/{} functions: {}", exports.size(), drivers::AllFunctions().size(),
                            fmt::join(exports, ", "));
     }
-    rows.push_back({entry.provisioner, std::string(drivers::DriverStateName(entry.state)), detail});
-  }
-  if (entries.empty()) {
-    std::cout << "no drivers in " << registry->directory().string() << "\n";
-    return kExitOk;
+    rows.push_back(
+        {entry.provisioner, std::string(drivers::DriverStateName(entry.state)), digest, detail});
   }
   PrintTable(std::cout, rows);
   return kExitOk;
 }
 
 int Inspect(const CommonFlags& flags, const std::string& provisioner) {
-  auto registry = LoadRegistry(flags.drivers_dir, provisioner);
+  auto registry = LoadRegistry(flags.drivers, provisioner);
   if (!registry) return kExitError;
   const auto entry = registry->Entry(provisioner);
   if (!entry) {
@@ -106,7 +129,9 @@ int Inspect(const CommonFlags& flags, const std::string& provisioner) {
   if (entry->driver) {
     const auto& driver = *entry->driver;
     const auto& info = driver.module_info();
-    const wasm::Limits limits;
+    // In force: the defaults (what `drivers call` and `serve` use without
+    // --timeout/--driver-timeout) with this driver's manifest applied.
+    const wasm::Limits limits = driver.EffectiveLimits(wasm::Limits{});
     doc["path"] = driver.path().string();
     doc["initializer"] = wasm::InitializerName(info.initializer);
     doc["all_exports"] = nlohmann::json::array();
@@ -120,7 +145,10 @@ int Inspect(const CommonFlags& flags, const std::string& provisioner) {
     doc["limits"] = {{"time_ms", limits.time.count()},
                      {"memory_bytes", limits.memory_bytes},
                      {"stdout_bytes", limits.stdout_bytes},
-                     {"stderr_bytes", limits.stderr_bytes}};
+                     {"stderr_bytes", limits.stderr_bytes},
+                     {"source", driver.manifest() && !driver.manifest()->limits.empty()
+                                    ? "defaults with driver.yaml"
+                                    : "defaults"}};
     doc["wasmtime"] = wasm::Engine::WasmtimeVersion();
   }
   if (flags.output == "json") {
@@ -198,7 +226,7 @@ int Call(const CommonFlags& common, const CallFlags& flags) {
     options.limits.time = std::chrono::ceil<std::chrono::milliseconds>(*timeout);
   }
 
-  auto registry = LoadRegistry(common.drivers_dir, flags.provisioner);
+  auto registry = LoadRegistry(common.drivers, flags.provisioner);
   if (!registry) return kExitError;
   const drivers::Outcome outcome = registry->Call(flags.provisioner, *function, inputs, options);
   if (common.output == "json") {

@@ -14,6 +14,7 @@
 #include "cli/app.h"
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "drivers/registry_metrics.h"
 #include "kube/informer.h"
 #include "server/http_server.h"
 #include "util/duration.h"
@@ -23,7 +24,7 @@ namespace discoblocks::cli {
 namespace {
 
 struct ServeFlags {
-  std::optional<std::string> drivers_dir;
+  DriverFlags drivers;
   std::optional<std::string> kubeconfig;
   std::string address = "0.0.0.0";
   std::uint16_t port = 9443;
@@ -31,6 +32,8 @@ struct ServeFlags {
   std::string tls_cert_file = "/tmp/k8s-webhook-server/serving-certs/tls.crt";
   std::string tls_key_file = "/tmp/k8s-webhook-server/serving-certs/tls.key";
   std::string driver_timeout = "2s";
+  std::string driver_rescan_interval = "10s";
+  std::string driver_settle_time = "1s";
   std::string log_format = "json";
   std::string log_level = "info";
 };
@@ -46,18 +49,26 @@ class Readiness {
   server::HttpResponse Check() {
     std::size_t loaded = 0;
     std::size_t failed = 0;
+    // Not a reason to be unready (the previous version serves), but worth seeing.
+    std::string replacements;
     for (const auto& entry : registry_.Entries()) {
       loaded += entry.state == drivers::DriverState::kLoaded ? 1 : 0;
       failed += entry.state == drivers::DriverState::kFailed ? 1 : 0;
+      if (entry.driver && !entry.last_load_error.empty()) {
+        replacements +=
+            fmt::format("  {}: new version did not load, sha256 {} serves: {}\n", entry.provisioner,
+                        entry.driver->sha256().substr(0, 12), entry.last_load_error);
+      }
     }
-    const bool drivers_ok = !registry_.directory_error() && loaded > 0;
+    const auto directory_error = registry_.directory_error();
+    const bool drivers_ok = !directory_error && loaded > 0;
     const bool synced = storage_classes_.HasSynced();
     const std::string api = ApiServerState();
     const bool ready = drivers_ok && synced && api == "reachable";
-    std::string body = fmt::format(
-        "drivers: {} loaded, {} failed{}\nstorageclasses: {}\nkubernetes: {}\n", loaded, failed,
-        registry_.directory_error() ? " (" + *registry_.directory_error() + ")" : "",
-        synced ? "synced" : "not synced", api);
+    std::string body =
+        fmt::format("drivers: {} loaded, {} failed{}\n{}storageclasses: {}\nkubernetes: {}\n",
+                    loaded, failed, directory_error ? " (" + *directory_error + ")" : "",
+                    replacements, synced ? "synced" : "not synced", api);
     return {ready ? 200 : 503, "text/plain; charset=utf-8", body, {}};
   }
 
@@ -111,26 +122,39 @@ int Serve(const ServeFlags& flags) {
 
   auto timeout = ParseDuration(flags.driver_timeout);
   if (!timeout) return Fail("--driver-timeout: " + timeout.error().message);
+  auto rescan_interval = ParseDuration(flags.driver_rescan_interval);
+  if (!rescan_interval || rescan_interval->count() <= 0) {
+    return Fail("--driver-rescan-interval: " + (rescan_interval ? std::string("must be positive")
+                                                                : rescan_interval.error().message));
+  }
+  auto settle_time = ParseDuration(flags.driver_settle_time);
+  if (!settle_time) return Fail("--driver-settle-time: " + settle_time.error().message);
   auto config = kube::LoadDefaultConfig(flags.kubeconfig);
   if (!config) return Fail(config.error().message);
   auto client = kube::Client::Create(*config);
   if (!client) return Fail(client.error().message);
 
   metrics::Registry metrics;
-  auto registry = LoadRegistry(flags.drivers_dir);
+  auto registry = LoadRegistry(flags.drivers);
   if (!registry) return kExitError;
-  auto& drivers_gauge = metrics.Gauge("discoblocks_drivers", "Driver folders by state.");
-  std::map<std::string, int> by_state;
   for (const auto& entry : registry->Entries()) {
-    ++by_state[std::string(drivers::DriverStateName(entry.state))];
     LogEvent(
         entry.state == drivers::DriverState::kFailed ? spdlog::level::warn : spdlog::level::info,
         "driver",
         {{"provisioner", entry.provisioner},
          {"state", drivers::DriverStateName(entry.state)},
+         {"sha256", entry.driver ? entry.driver->sha256() : ""},
+         {"from_module_cache", entry.driver && entry.driver->from_cache()},
          {"reason", entry.reason}});
   }
-  for (const auto& [state, count] : by_state) drivers_gauge.Set({{"state", state}}, count);
+  drivers::RegisterRegistryMetrics(metrics, *registry, registry->module_cache());
+  // Drivers added, replaced or removed while serving take effect without a restart.
+  if (auto watching =
+          registry->StartWatching({std::chrono::ceil<std::chrono::milliseconds>(*rescan_interval),
+                                   std::chrono::ceil<std::chrono::milliseconds>(*settle_time)});
+      !watching) {
+    spdlog::warn("drivers will be rescanned only at start: {}", watching.error().message);
+  }
 
   kube::Informer storage_classes(*client, kube::resources::kStorageClasses, {});
   storage_classes.Start();
@@ -196,8 +220,7 @@ void AddServeCommand(CLI::App& app, Action& action) {
   auto flags = std::make_shared<ServeFlags>();
   auto* command = app.add_subcommand(
       "serve", "run the DiskConfig admission webhook (HTTPS) with health and metrics (HTTP)");
-  command->add_option("--drivers-dir", flags->drivers_dir,
-                      "drivers directory (default: $DISCOBLOCKS_DRIVERS_DIR, else /drivers)");
+  AddDriverFlags(*command, flags->drivers);
   command->add_option("--kubeconfig", flags->kubeconfig,
                       "kubeconfig (default: $KUBECONFIG, in-cluster, ~/.kube/config)");
   command->add_option("--address", flags->address, "address to listen on");
@@ -210,6 +233,10 @@ void AddServeCommand(CLI::App& app, Action& action) {
                       "serving key (PEM), reloaded when it changes");
   command->add_option("--driver-timeout", flags->driver_timeout,
                       "time limit of one driver call, e.g. 2s");
+  command->add_option("--driver-rescan-interval", flags->driver_rescan_interval,
+                      "how often the drivers directory is rescanned besides inotify events");
+  command->add_option("--driver-settle-time", flags->driver_settle_time,
+                      "how long a changed driver file must stay unchanged before it is loaded");
   command->add_option("--log-format", flags->log_format, "json or text")
       ->check(CLI::IsMember({"json", "text"}));
   command->add_option("--log-level", flags->log_level, "trace, debug, info, warn, error")

@@ -21,7 +21,7 @@ struct ValidateFlags {
   std::string diskconfig;
   std::string storage_class;
   std::optional<std::string> old_diskconfig;
-  std::optional<std::string> drivers_dir;
+  DriverFlags drivers;
   std::string output = "text";
 };
 
@@ -38,7 +38,7 @@ int Validate(const ValidateFlags& flags) {
   }
 
   // Only the driver this StorageClass needs is compiled.
-  auto registry = LoadRegistry(flags.drivers_dir, (**storage_class).value("provisioner", ""));
+  auto registry = LoadRegistry(flags.drivers, (**storage_class).value("provisioner", ""));
   if (!registry) return kExitError;
   admission::RuleContext context;
   context.registry = registry.get();
@@ -88,8 +88,7 @@ void AddValidateCommand(CLI::App& app, Action& action) {
       ->required();
   command->add_option("--old-diskconfig", flags->old_diskconfig,
                       "the previous DiskConfig, to check an update");
-  command->add_option("--drivers-dir", flags->drivers_dir,
-                      "drivers directory (default: $DISCOBLOCKS_DRIVERS_DIR, else /drivers)");
+  AddDriverFlags(*command, flags->drivers);
   command->add_option("-o,--output", flags->output, "text or json")
       ->check(CLI::IsMember({"text", "json"}));
   command->callback([&action, flags] { action = [flags] { return Validate(*flags); }; });

@@ -8,9 +8,11 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "drivers/contract.h"
+#include "drivers/manifest.h"
 #include "drivers/outcome.h"
 #include "util/result.h"
 #include "wasm/engine.h"
@@ -23,6 +25,7 @@ using CallObserver = std::function<void(std::string_view provisioner, const Func
                                         const Outcome& outcome)>;
 
 struct CallOptions {
+  // The operator's limits; a driver's manifest may override any of them.
   wasm::Limits limits;
   CallObserver observer;
   // Extra variables for driver authors experimenting offline; they are added to
@@ -30,12 +33,28 @@ struct CallOptions {
   Environment extra_env;
 };
 
+class ModuleCache;
+
+// A driver is a folder of the drivers directory: <provisioner>/main.wasm, and
+// optionally <provisioner>/driver.yaml (manifest.h).
+inline constexpr std::string_view kModuleFile = "main.wasm";
+
+struct LoadOptions {
+  // Refuse a driver without a driver.yaml that pins main.wasm's sha256.
+  bool require_digest = false;
+  // Where compiled modules are kept between runs; null compiles every time.
+  ModuleCache* module_cache = nullptr;
+};
+
 class Driver {
  public:
-  // Reads and compiles `<directory>/main.wasm`. The error says which step failed.
+  // Reads `<folder>/main.wasm` and the optional `<folder>/driver.yaml`, checks the
+  // digest the manifest pins, and compiles (or takes from the cache) the module.
+  // The error says which step failed and, for a digest, both digests.
   static Result<std::shared_ptr<const Driver>> Load(std::shared_ptr<wasm::Engine> engine,
                                                     std::string provisioner,
-                                                    const std::filesystem::path& wasm_path);
+                                                    const std::filesystem::path& folder,
+                                                    const LoadOptions& options = {});
 
   [[nodiscard]] const std::string& provisioner() const { return provisioner_; }
   [[nodiscard]] const std::filesystem::path& path() const { return path_; }
@@ -43,6 +62,12 @@ class Driver {
   [[nodiscard]] std::uint64_t size_bytes() const { return size_bytes_; }
   [[nodiscard]] std::chrono::system_clock::time_point loaded_at() const { return loaded_at_; }
   [[nodiscard]] const wasm::ModuleInfo& module_info() const { return module_->info(); }
+  // The driver.yaml read with this version, if there was one.
+  [[nodiscard]] const std::optional<Manifest>& manifest() const { return manifest_; }
+  // The limits a call runs under: `defaults` with the manifest's overrides.
+  [[nodiscard]] wasm::Limits EffectiveLimits(const wasm::Limits& defaults) const;
+  // Whether the compiled module came from the on-disk cache.
+  [[nodiscard]] bool from_cache() const { return from_cache_; }
   [[nodiscard]] bool Exports(Function function) const;
 
   // Runs one function per the contract. Never throws.
@@ -56,6 +81,8 @@ class Driver {
   std::string sha256_;
   std::uint64_t size_bytes_ = 0;
   std::chrono::system_clock::time_point loaded_at_;
+  std::optional<Manifest> manifest_;
+  bool from_cache_ = false;
   std::shared_ptr<const wasm::Module> module_;
 };
 

@@ -3,47 +3,112 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
-#include <system_error>
+#include <map>
 #include <thread>
 #include <utility>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "drivers/directory_watcher.h"
+#include "drivers/folder_scan.h"
+
 namespace discoblocks::drivers {
 namespace {
 
-constexpr std::string_view kModuleFile = "main.wasm";
+using Clock = std::chrono::steady_clock;
 
-// Lists the provisioner folders, sorted. Entries that are not folders are ignored.
-Result<std::vector<DriverEntry>> ScanDirectory(const std::filesystem::path& directory) {
-  std::error_code ec;
-  if (!std::filesystem::is_directory(directory, ec)) {
-    if (!std::filesystem::exists(directory)) {
-      return MakeError(fmt::format("drivers directory {} does not exist", directory.string()));
+struct CallCounters {
+  std::atomic<std::uint64_t> calls{0};
+  std::atomic<std::uint64_t> failures{0};
+};
+
+// One folder's load: what was read, and what came of it.
+struct Attempt {
+  ScannedFolder folder;
+  std::optional<Result<std::shared_ptr<const Driver>>> result;  // unset: no main.wasm
+  bool changed_while_loading = false;
+};
+
+std::string ShortDigest(const Driver& driver) { return driver.sha256().substr(0, 12); }
+
+}  // namespace
+
+namespace registry_internal {
+
+struct Slot {
+  DriverEntry entry;  // calls and call_failures are read from counters when copied out
+  FolderStamp stamp;  // of the files the latest load read
+  std::shared_ptr<CallCounters> counters = std::make_shared<CallCounters>();
+
+  [[nodiscard]] DriverEntry Export() const {
+    DriverEntry copy = entry;
+    copy.calls = counters->calls.load(std::memory_order_relaxed);
+    copy.call_failures = counters->failures.load(std::memory_order_relaxed);
+    return copy;
+  }
+};
+
+struct Snapshot {
+  std::vector<Slot> slots;  // sorted by provisioner
+
+  [[nodiscard]] const Slot* Find(std::string_view provisioner) const {
+    const auto it = std::lower_bound(
+        slots.begin(), slots.end(), provisioner,
+        [](const Slot& slot, std::string_view name) { return slot.entry.provisioner < name; });
+    return it != slots.end() && it->entry.provisioner == provisioner ? &*it : nullptr;
+  }
+};
+
+// A folder whose files changed: loaded once they stay as `stamp` for settle_time.
+struct Pending {
+  FolderStamp stamp;
+  Clock::time_point since;
+};
+
+struct RescanState {
+  std::map<std::string, Pending, std::less<>> pending;
+  // The first scan (at start) reports failures quietly: whoever loads the
+  // registry reports its entries; later ones are news and logged as warnings.
+  bool first = true;
+};
+
+}  // namespace registry_internal
+
+using registry_internal::Pending;
+using registry_internal::Slot;
+using registry_internal::Snapshot;
+
+namespace {
+
+// Loads the folders' drivers on up to `parallelism` threads.
+std::vector<Attempt> LoadFolders(const std::shared_ptr<wasm::Engine>& engine,
+                                 const RegistryOptions& options,
+                                 std::vector<ScannedFolder> folders) {
+  std::vector<Attempt> attempts;
+  attempts.reserve(folders.size());
+  for (auto& folder : folders) attempts.push_back({std::move(folder), std::nullopt, false});
+  const LoadOptions load_options{options.require_digest, options.module_cache.get()};
+  std::atomic<std::size_t> next{0};
+  auto work = [&] {
+    for (std::size_t i = next++; i < attempts.size(); i = next++) {
+      Attempt& attempt = attempts[i];
+      if (!attempt.folder.stamp.module.exists) continue;
+      attempt.result =
+          Driver::Load(engine, attempt.folder.provisioner, attempt.folder.path, load_options);
+      // Read while being written: not a version anyone wrote; look again later.
+      attempt.changed_while_loading =
+          StampOf(attempt.folder.path / kModuleFile) != attempt.folder.stamp.module ||
+          StampOf(attempt.folder.path / kManifestFile) != attempt.folder.stamp.manifest;
     }
-    return MakeError(fmt::format("drivers directory {} is not a directory", directory.string()));
-  }
-  std::vector<DriverEntry> entries;
-  std::filesystem::directory_iterator it(directory, ec);
-  if (ec) {
-    return MakeError(
-        fmt::format("cannot read drivers directory {}: {}", directory.string(), ec.message()));
-  }
-  for (const auto& item : it) {
-    if (!item.is_directory(ec)) continue;
-    DriverEntry entry;
-    entry.provisioner = item.path().filename().string();
-    if (!std::filesystem::is_regular_file(item.path() / kModuleFile, ec)) {
-      entry.state = DriverState::kSkipped;
-      entry.reason = fmt::format("no {} in {}", kModuleFile, item.path().string());
-    }
-    entries.push_back(std::move(entry));
-  }
-  std::sort(entries.begin(), entries.end(), [](const DriverEntry& a, const DriverEntry& b) {
-    return a.provisioner < b.provisioner;
-  });
-  return entries;
+  };
+  const unsigned cores = std::max(1U, std::thread::hardware_concurrency());
+  const std::size_t workers = std::min<std::size_t>(
+      options.parallelism != 0 ? options.parallelism : cores, attempts.size());
+  std::vector<std::jthread> threads;
+  for (std::size_t i = 1; i < workers; ++i) threads.emplace_back(work);
+  work();
+  return attempts;
 }
 
 }  // namespace
@@ -68,87 +133,219 @@ std::filesystem::path ResolveDriversDir(const std::optional<std::string>& flag) 
   return "/drivers";
 }
 
+namespace {
+
+// The slot that follows `previous` (null for a new folder) after `attempt`.
+Slot Apply(const Slot* previous, Attempt attempt, spdlog::level::level_enum failure_level) {
+  Slot slot;
+  if (previous != nullptr) slot = *previous;
+  slot.stamp = attempt.folder.stamp;
+  DriverEntry& entry = slot.entry;
+  entry.provisioner = attempt.folder.provisioner;
+  const auto had = entry.driver;
+  if (!attempt.result) {
+    if (had) spdlog::info("driver {} removed: no {} in its folder", entry.provisioner, kModuleFile);
+    entry.state = DriverState::kSkipped;
+    entry.reason = fmt::format("no {} in {}", kModuleFile, attempt.folder.path.string());
+    entry.driver = nullptr;
+    return slot;
+  }
+  if (*attempt.result) {
+    entry.driver = std::move(*attempt.result).value();
+    entry.state = DriverState::kLoaded;
+    entry.reason.clear();
+    entry.last_load_error.clear();
+    entry.last_load_error_at.reset();
+    ++entry.versions_loaded;
+    const Driver& driver = *entry.driver;
+    if (had) {
+      spdlog::info("driver {} replaced: sha256 {} -> {}{}", entry.provisioner, ShortDigest(*had),
+                   ShortDigest(driver), driver.from_cache() ? " (from the module cache)" : "");
+    } else {
+      spdlog::info("driver {} loaded: sha256 {}{}", entry.provisioner, ShortDigest(driver),
+                   driver.from_cache() ? " (from the module cache)" : "");
+    }
+    return slot;
+  }
+  const std::string& error = attempt.result->error().message;
+  ++entry.load_failures;
+  entry.last_load_error = error;
+  entry.last_load_error_at = std::chrono::system_clock::now();
+  if (had) {
+    spdlog::error("driver {}: the new version did not load; sha256 {} keeps serving: {}",
+                  entry.provisioner, ShortDigest(*had), error);
+  } else {
+    entry.state = DriverState::kFailed;
+    entry.reason = error;
+    spdlog::log(failure_level, "driver {} failed to load: {}", entry.provisioner, error);
+  }
+  return slot;
+}
+
+}  // namespace
+
+Registry::Registry() : rescan_state_(std::make_unique<registry_internal::RescanState>()) {}
+
 std::unique_ptr<Registry> Registry::Load(std::shared_ptr<wasm::Engine> engine,
                                          const RegistryOptions& options) {
   auto registry = std::unique_ptr<Registry>(new Registry());
-  registry->directory_ = options.directory;
-  auto scanned = ScanDirectory(options.directory);
-  if (!scanned) {
-    registry->directory_error_ = scanned.error().message;
-    spdlog::warn("{}", scanned.error().message);
-    registry->entries_ = std::make_shared<const std::vector<DriverEntry>>();
-    return registry;
-  }
-  std::vector<DriverEntry> entries = std::move(scanned).value();
-  if (options.only) {
-    std::erase_if(entries, [&](const DriverEntry& e) { return e.provisioner != *options.only; });
-  }
-
-  // Compile in parallel: each worker takes the next folder that has a module.
-  std::atomic<std::size_t> next{0};
-  auto work = [&] {
-    for (std::size_t i = next++; i < entries.size(); i = next++) {
-      DriverEntry& entry = entries[i];
-      if (entry.state == DriverState::kSkipped) continue;
-      auto driver = Driver::Load(engine, entry.provisioner,
-                                 options.directory / entry.provisioner / kModuleFile);
-      if (driver) {
-        entry.state = DriverState::kLoaded;
-        entry.driver = std::move(driver).value();
-      } else {
-        entry.state = DriverState::kFailed;
-        entry.reason = driver.error().message;
-      }
-    }
-  };
-  const unsigned cores = std::max(1U, std::thread::hardware_concurrency());
-  const std::size_t workers =
-      std::min<std::size_t>(options.parallelism != 0 ? options.parallelism : cores, entries.size());
-  std::vector<std::jthread> threads;
-  for (std::size_t i = 1; i < workers; ++i) threads.emplace_back(work);
-  work();
-  threads.clear();  // joins
-
-  for (const DriverEntry& entry : entries) {
-    if (entry.state == DriverState::kFailed) {
-      spdlog::warn("driver {} failed to load: {}", entry.provisioner, entry.reason);
-    }
-  }
-  registry->entries_ = std::make_shared<const std::vector<DriverEntry>>(std::move(entries));
+  registry->engine_ = std::move(engine);
+  registry->options_ = options;
+  registry->snapshot_ = std::make_shared<const Snapshot>();
+  // At start nothing is being replaced, so there is nothing to wait for.
+  WatchOptions at_once;
+  at_once.settle_time = std::chrono::milliseconds(0);
+  (void)registry->Rescan(at_once);
   return registry;
 }
 
-std::vector<DriverEntry> Registry::Entries() const {
+Registry::~Registry() { watcher_.reset(); }
+
+std::optional<std::chrono::milliseconds> Registry::Rescan(const WatchOptions& watch) {
+  const std::lock_guard rescan_lock(rescan_mutex_);
+  const auto failure_level = rescan_state_->first ? spdlog::level::info : spdlog::level::warn;
+  rescan_state_->first = false;
+  auto scanned = ScanDriversDirectory(options_.directory);
+  if (!scanned) {
+    // Keep serving what is loaded: an unreadable directory is more likely a
+    // passing problem (a volume being remounted) than a wish to remove everything.
+    if (directory_error() != scanned.error().message)
+      spdlog::log(failure_level, "{}", scanned.error().message);
+    Publish(Current(), scanned.error().message);
+    return std::nullopt;
+  }
+  if (options_.only) {
+    std::erase_if(*scanned,
+                  [&](const ScannedFolder& f) { return f.provisioner != *options_.only; });
+  }
+
+  const auto current = Current();
+  const auto now = Clock::now();
+  std::optional<std::chrono::milliseconds> look_again;
+  auto due_in = [&](std::chrono::milliseconds delay) {
+    look_again = look_again ? std::min(*look_again, delay) : delay;
+  };
+  std::vector<ScannedFolder> to_load;
+  std::vector<const Slot*> kept(scanned->size(), nullptr);
+  for (std::size_t i = 0; i < scanned->size(); ++i) {
+    const ScannedFolder& folder = (*scanned)[i];
+    const Slot* previous = current->Find(folder.provisioner);
+    if (previous != nullptr && previous->stamp == folder.stamp) {
+      rescan_state_->pending.erase(folder.provisioner);
+      kept[i] = previous;
+      continue;
+    }
+    // Changed (or new): load it once its files have stopped changing.
+    auto [it, inserted] =
+        rescan_state_->pending.try_emplace(folder.provisioner, Pending{folder.stamp, now});
+    if (!inserted && it->second.stamp != folder.stamp) it->second = Pending{folder.stamp, now};
+    const auto waited =
+        std::chrono::duration_cast<std::chrono::milliseconds>(now - it->second.since);
+    if (waited >= watch.settle_time) {
+      to_load.push_back(folder);
+    } else {
+      kept[i] = previous;  // may be null: a new folder appears once it has settled
+      due_in(watch.settle_time - waited);
+    }
+  }
+
+  std::vector<Attempt> attempts = LoadFolders(engine_, options_, std::move(to_load));
+  auto next = std::make_shared<Snapshot>();
+  auto attempt = attempts.begin();
+  for (std::size_t i = 0; i < scanned->size(); ++i) {
+    const ScannedFolder& folder = (*scanned)[i];
+    const Slot* previous = current->Find(folder.provisioner);
+    if (attempt != attempts.end() && attempt->folder.provisioner == folder.provisioner) {
+      if (attempt->changed_while_loading) {
+        rescan_state_->pending[folder.provisioner] = Pending{
+            {StampOf(folder.path / kModuleFile), StampOf(folder.path / kManifestFile)}, now};
+        due_in(std::max(watch.settle_time, std::chrono::milliseconds(1)));
+        if (previous != nullptr) next->slots.push_back(*previous);
+      } else {
+        rescan_state_->pending.erase(folder.provisioner);
+        next->slots.push_back(Apply(previous, std::move(*attempt), failure_level));
+      }
+      ++attempt;
+    } else if (kept[i] != nullptr) {
+      next->slots.push_back(*kept[i]);
+    }
+  }
+  for (const Slot& slot : current->slots) {
+    if (next->Find(slot.entry.provisioner) == nullptr &&
+        std::none_of(scanned->begin(), scanned->end(), [&](const ScannedFolder& f) {
+          return f.provisioner == slot.entry.provisioner;
+        })) {
+      rescan_state_->pending.erase(slot.entry.provisioner);
+      spdlog::info("driver {} removed: its folder is gone", slot.entry.provisioner);
+    }
+  }
+  Publish(std::move(next), std::nullopt);
+  return look_again;
+}
+
+Status Registry::StartWatching(const WatchOptions& options) {
+  if (watcher_) return {};
+  auto watcher = DirectoryWatcher::Start(options_.directory, options.rescan_interval,
+                                         [this, options] { return Rescan(options); });
+  if (!watcher) return watcher.error();
+  watcher_ = std::move(watcher).value();
+  return {};
+}
+
+void Registry::Publish(std::shared_ptr<const Snapshot> snapshot,
+                       std::optional<std::string> dir_error) {
   const std::lock_guard lock(mutex_);
-  return *entries_;
+  snapshot_ = std::move(snapshot);
+  directory_error_ = std::move(dir_error);
+}
+
+std::shared_ptr<const Registry::Snapshot> Registry::Current() const {
+  const std::lock_guard lock(mutex_);
+  return snapshot_;
+}
+
+std::optional<std::string> Registry::directory_error() const {
+  const std::lock_guard lock(mutex_);
+  return directory_error_;
+}
+
+std::vector<DriverEntry> Registry::Entries() const {
+  const auto snapshot = Current();
+  std::vector<DriverEntry> entries;
+  entries.reserve(snapshot->slots.size());
+  for (const Slot& slot : snapshot->slots) entries.push_back(slot.Export());
+  return entries;
 }
 
 std::optional<DriverEntry> Registry::Entry(std::string_view provisioner) const {
-  std::shared_ptr<const std::vector<DriverEntry>> entries;
-  {
-    const std::lock_guard lock(mutex_);
-    entries = entries_;
-  }
-  for (const DriverEntry& entry : *entries) {
-    if (entry.provisioner == provisioner) return entry;
-  }
-  return std::nullopt;
+  const auto snapshot = Current();
+  const Slot* slot = snapshot->Find(provisioner);
+  return slot != nullptr ? std::optional(slot->Export()) : std::nullopt;
 }
 
 std::shared_ptr<const Driver> Registry::Find(std::string_view provisioner) const {
-  auto entry = Entry(provisioner);
-  return entry ? entry->driver : nullptr;
+  const auto snapshot = Current();
+  const Slot* slot = snapshot->Find(provisioner);
+  return slot != nullptr ? slot->entry.driver : nullptr;
 }
 
 Outcome Registry::Call(std::string_view provisioner, Function function, const CallInputs& inputs,
                        const CallOptions& options) const {
-  const auto entry = Entry(provisioner);
-  if (!entry || !entry->driver) {
+  const auto snapshot = Current();
+  const Slot* slot = snapshot->Find(provisioner);
+  if (slot == nullptr || !slot->entry.driver) {
     std::string reason = fmt::format("no driver for {}", provisioner);
-    if (entry) reason += fmt::format(" ({}: {})", DriverStateName(entry->state), entry->reason);
+    if (slot != nullptr) {
+      reason += fmt::format(" ({}: {})", DriverStateName(slot->entry.state), slot->entry.reason);
+    }
     return ErrorOutcome(ErrorCause::kNoDriver, std::move(reason));
   }
-  return entry->driver->Call(function, inputs, options);
+  Outcome outcome = slot->entry.driver->Call(function, inputs, options);
+  slot->counters->calls.fetch_add(1, std::memory_order_relaxed);
+  if (outcome.kind == OutcomeKind::kError) {
+    slot->counters->failures.fetch_add(1, std::memory_order_relaxed);
+  }
+  return outcome;
 }
 
 }  // namespace discoblocks::drivers

@@ -56,54 +56,43 @@ std::string EscapeLabelValue(const std::string& value) {
   return escaped;
 }
 
-CounterFamily::CounterFamily(std::string name, std::string help)
-    : name_(std::move(name)), help_(std::move(help)) {}
+ValueFamily::ValueFamily(std::string name, std::string help, const char* type)
+    : name_(std::move(name)), help_(std::move(help)), type_(type) {}
 
-void CounterFamily::Increment(const Labels& labels, double by) {
+void ValueFamily::Add(const Labels& labels, double by) {
   const std::lock_guard lock(mutex_);
   values_[labels] += by;
 }
 
-double CounterFamily::Value(const Labels& labels) const {
-  const std::lock_guard lock(mutex_);
-  const auto found = values_.find(labels);
-  return found == values_.end() ? 0 : found->second;
-}
-
-void CounterFamily::Render(std::string& out) const {
-  Header(out, name_, help_, "counter");
-  const std::lock_guard lock(mutex_);
-  for (const auto& [labels, value] : values_) {
-    out += fmt::format("{}{} {}\n", name_, LabelText(labels), Number(value));
-  }
-}
-
-GaugeFamily::GaugeFamily(std::string name, std::string help)
-    : name_(std::move(name)), help_(std::move(help)) {}
-
-void GaugeFamily::Set(const Labels& labels, double value) {
+void ValueFamily::Store(const Labels& labels, double value) {
   const std::lock_guard lock(mutex_);
   values_[labels] = value;
 }
 
-void GaugeFamily::Clear() {
+void ValueFamily::RemoveAll() {
   const std::lock_guard lock(mutex_);
   values_.clear();
 }
 
-double GaugeFamily::Value(const Labels& labels) const {
+double ValueFamily::Value(const Labels& labels) const {
   const std::lock_guard lock(mutex_);
   const auto found = values_.find(labels);
   return found == values_.end() ? 0 : found->second;
 }
 
-void GaugeFamily::Render(std::string& out) const {
-  Header(out, name_, help_, "gauge");
+void ValueFamily::Render(std::string& out) const {
+  Header(out, name_, help_, type_);
   const std::lock_guard lock(mutex_);
   for (const auto& [labels, value] : values_) {
     out += fmt::format("{}{} {}\n", name_, LabelText(labels), Number(value));
   }
 }
+
+CounterFamily::CounterFamily(std::string name, std::string help)
+    : ValueFamily(std::move(name), std::move(help), "counter") {}
+
+GaugeFamily::GaugeFamily(std::string name, std::string help)
+    : ValueFamily(std::move(name), std::move(help), "gauge") {}
 
 HistogramFamily::HistogramFamily(std::string name, std::string help, std::vector<double> bounds)
     : name_(std::move(name)), help_(std::move(help)), bounds_(std::move(bounds)) {
@@ -166,8 +155,14 @@ HistogramFamily& Registry::Histogram(const std::string& name, const std::string&
   return static_cast<HistogramFamily&>(*families_.back());
 }
 
+void Registry::AddCollector(std::function<void()> collect) {
+  const std::lock_guard lock(mutex_);
+  collectors_.push_back(std::move(collect));
+}
+
 std::string Registry::Render() const {
   const std::lock_guard lock(mutex_);
+  for (const auto& collect : collectors_) collect();
   std::string out;
   for (const auto& family : families_) family->Render(out);
   return out;

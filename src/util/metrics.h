@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -21,34 +22,40 @@ class Family {
   virtual void Render(std::string& out) const = 0;
 };
 
-class CounterFamily : public Family {
+// One number per label set; the base of counters and gauges.
+class ValueFamily : public Family {
  public:
-  CounterFamily(std::string name, std::string help);
-  void Increment(const Labels& labels, double by = 1);
   [[nodiscard]] double Value(const Labels& labels) const;
   void Render(std::string& out) const override;
+
+ protected:
+  ValueFamily(std::string name, std::string help, const char* type);
+  void Add(const Labels& labels, double by);
+  void Store(const Labels& labels, double value);
+  void RemoveAll();
 
  private:
   std::string name_;
   std::string help_;
+  const char* type_;  // "counter" or "gauge"
   mutable std::mutex mutex_;
   std::map<Labels, double> values_;
 };
 
-class GaugeFamily : public Family {
+class CounterFamily : public ValueFamily {
+ public:
+  CounterFamily(std::string name, std::string help);
+  void Increment(const Labels& labels, double by = 1) { Add(labels, by); }
+  // For totals counted elsewhere and copied in when scraped; must not decrease.
+  void SetTotal(const Labels& labels, double total) { Store(labels, total); }
+};
+
+class GaugeFamily : public ValueFamily {
  public:
   GaugeFamily(std::string name, std::string help);
-  void Set(const Labels& labels, double value);
+  void Set(const Labels& labels, double value) { Store(labels, value); }
   // Drops every series, for gauges recomputed as a whole (drivers by state).
-  void Clear();
-  [[nodiscard]] double Value(const Labels& labels) const;
-  void Render(std::string& out) const override;
-
- private:
-  std::string name_;
-  std::string help_;
-  mutable std::mutex mutex_;
-  std::map<Labels, double> values_;
+  void Clear() { RemoveAll(); }
 };
 
 class HistogramFamily : public Family {
@@ -82,11 +89,15 @@ class Registry {
   GaugeFamily& Gauge(const std::string& name, const std::string& help);
   HistogramFamily& Histogram(const std::string& name, const std::string& help,
                              std::vector<double> bounds = HistogramFamily::LatencyBounds());
+  // `collect` runs at the start of every Render, to refresh values computed on
+  // demand (e.g. from another component's state). It must not call Render.
+  void AddCollector(std::function<void()> collect);
   [[nodiscard]] std::string Render() const;
 
  private:
   mutable std::mutex mutex_;
   std::vector<std::unique_ptr<Family>> families_;
+  std::vector<std::function<void()>> collectors_;
 };
 
 // Label values escaped for the text format (backslash, quote, newline).

@@ -1,11 +1,47 @@
 #include "wasm/engine.h"
 
+#include <string_view>
 #include <utility>
+
+#include <fmt/format.h>
 
 #include "wasm/engine_impl.h"
 #include "wasm/wasi_poll.h"
 
 namespace discoblocks::wasm {
+namespace {
+
+// The wasm_config settings Create applies beyond EngineOptions. Named once so that
+// Fingerprint cannot drift from what Create does.
+constexpr bool kEpochInterruption = true;  // how calls past their time limit are stopped
+// Drivers are single-threaded WASI modules; shared memories are not offered.
+constexpr bool kWasmThreads = false;
+
+// The compilation target, as Wasmtime's artifacts depend on it. Wasmtime also checks
+// the host's CPU features when deserializing and refuses a mismatch, which callers
+// treat like any other unusable entry.
+#if defined(__x86_64__)
+constexpr std::string_view kArch = "x86_64";
+#elif defined(__aarch64__)
+constexpr std::string_view kArch = "aarch64";
+#elif defined(__riscv) && __riscv_xlen == 64
+constexpr std::string_view kArch = "riscv64";
+#elif defined(__s390x__)
+constexpr std::string_view kArch = "s390x";
+#else
+constexpr std::string_view kArch = "unknown-arch";
+#endif
+#if defined(__linux__)
+constexpr std::string_view kOs = "linux";
+#elif defined(__APPLE__)
+constexpr std::string_view kOs = "macos";
+#elif defined(_WIN32)
+constexpr std::string_view kOs = "windows";
+#else
+constexpr std::string_view kOs = "unknown-os";
+#endif
+
+}  // namespace
 
 Engine::Impl::~Impl() {
   {
@@ -23,16 +59,24 @@ const EngineOptions& Engine::options() const { return impl_->options; }
 
 std::string Engine::WasmtimeVersion() { return WASMTIME_VERSION; }
 
+std::string Engine::Fingerprint() const {
+  // epoch_tick does not change compiled code, but every option is listed so that a
+  // new option cannot be forgotten here by reasoning that it does not matter.
+  return fmt::format(
+      "wasmtime={};target={}-{};max_stack={};epoch_tick_ms={};epoch={:d};threads={:d}",
+      WasmtimeVersion(), kArch, kOs, impl_->options.max_stack_bytes,
+      impl_->options.epoch_tick.count(), kEpochInterruption, kWasmThreads);
+}
+
 Result<std::shared_ptr<Engine>> Engine::Create(const EngineOptions& options) {
   if (options.epoch_tick.count() <= 0) return MakeError("engine: epoch tick must be positive");
   if (options.max_stack_bytes < std::size_t{16} * 1024) {
     return MakeError("engine: stack limit must be at least 16 KiB");
   }
   wasm_config_t* config = wasm_config_new();
-  wasmtime_config_epoch_interruption_set(config, true);
+  wasmtime_config_epoch_interruption_set(config, kEpochInterruption);
   wasmtime_config_max_wasm_stack_set(config, options.max_stack_bytes);
-  // Drivers are single-threaded WASI modules; shared memories are not offered.
-  wasmtime_config_wasm_threads_set(config, false);
+  wasmtime_config_wasm_threads_set(config, kWasmThreads);
 
   auto impl = std::make_unique<Impl>();
   impl->options = options;

@@ -38,6 +38,13 @@ class Engine {
   // The Wasmtime version this build links against.
   static std::string WasmtimeVersion();
 
+  // Everything a serialized module depends on, human readable, e.g.
+  // "wasmtime=50.0.1;target=x86_64-linux;max_stack=524288;...". Two engines with
+  // the same fingerprint accept each other's serialized modules; any setting that
+  // engine.cc applies is part of it, so a module cache keyed on it never offers a
+  // module built for another configuration.
+  [[nodiscard]] std::string Fingerprint() const;
+
   struct Impl;  // Defined in engine_impl.h, visible to src/wasm/ only.
   [[nodiscard]] Impl& impl() const { return *impl_; }
 

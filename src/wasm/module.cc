@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <string>
 #include <utility>
 
 #include "wasm/engine_impl.h"
@@ -103,28 +104,61 @@ Result<std::shared_ptr<const Module>> Module::Compile(std::shared_ptr<Engine> en
   const auto started = std::chrono::steady_clock::now();
   auto impl = std::make_unique<Impl>();
   impl->engine = std::move(engine);
-  Engine::Impl& engine_impl = impl->engine->impl();
 
   wasmtime_module_t* module = nullptr;
-  if (const ErrorPtr error(wasmtime_module_new(engine_impl.engine.get(),
+  if (const ErrorPtr error(wasmtime_module_new(impl->engine->impl().engine.get(),
                                                reinterpret_cast<const std::uint8_t*>(bytes.data()),
                                                bytes.size(), &module));
       error) {
     return MakeError("does not compile: " + MessageOf(error.get()));
   }
   impl->module.reset(module);
+  return Link(std::move(impl), started, /*from_cache=*/false);
+}
 
+Result<std::shared_ptr<const Module>> Module::Deserialize(std::shared_ptr<Engine> engine,
+                                                          std::string_view bytes) {
+  if (bytes.empty()) return MakeError("cached module does not deserialize: no bytes");
+  const auto started = std::chrono::steady_clock::now();
+  auto impl = std::make_unique<Impl>();
+  impl->engine = std::move(engine);
+
+  wasmtime_module_t* module = nullptr;
+  if (const ErrorPtr error(wasmtime_module_deserialize(
+          impl->engine->impl().engine.get(), reinterpret_cast<const std::uint8_t*>(bytes.data()),
+          bytes.size(), &module));
+      error) {
+    return MakeError("cached module does not deserialize: " + MessageOf(error.get()));
+  }
+  impl->module.reset(module);
+  return Link(std::move(impl), started, /*from_cache=*/true);
+}
+
+Result<std::string> Module::Serialize() const {
+  wasm_byte_vec_t serialized;
+  if (const ErrorPtr error(wasmtime_module_serialize(impl_->module.get(), &serialized)); error) {
+    return MakeError("module does not serialize: " + MessageOf(error.get()));
+  }
+  std::string bytes(serialized.data, serialized.size);
+  wasm_byte_vec_delete(&serialized);
+  return bytes;
+}
+
+Result<std::shared_ptr<const Module>> Module::Link(std::unique_ptr<Impl> impl,
+                                                   std::chrono::steady_clock::time_point started,
+                                                   bool from_cache) {
   wasmtime_instance_pre_t* instance_pre = nullptr;
-  if (const ErrorPtr error(
-          wasmtime_linker_instantiate_pre(engine_impl.linker.get(), module, &instance_pre));
+  if (const ErrorPtr error(wasmtime_linker_instantiate_pre(impl->engine->impl().linker.get(),
+                                                           impl->module.get(), &instance_pre));
       error) {
     return MakeError("does not link: " + MessageOf(error.get()) +
                      " (drivers may import only wasi_snapshot_preview1)");
   }
   impl->instance_pre.reset(instance_pre);
 
-  ModuleInfo info = Describe(module);
+  ModuleInfo info = Describe(impl->module.get());
   info.compile_time = std::chrono::steady_clock::now() - started;
+  info.from_cache = from_cache;
   return std::shared_ptr<const Module>(new Module(std::move(impl), std::move(info)));
 }
 

@@ -36,7 +36,9 @@ struct ModuleInfo {
   InitializerKind initializer = InitializerKind::kNone;
   // The largest initial size among the module's exported memories, in bytes.
   std::uint64_t initial_memory_bytes = 0;
+  // Time to build this Module: compiling, or deserializing when from_cache.
   std::chrono::nanoseconds compile_time{0};
+  bool from_cache = false;  // made by Deserialize rather than Compile
 };
 
 class Module {
@@ -46,6 +48,19 @@ class Module {
   // valid module or an import cannot be satisfied.
   static Result<std::shared_ptr<const Module>> Compile(std::shared_ptr<Engine> engine,
                                                        std::string_view bytes);
+
+  // Rebuilds a module from what Serialize produced, skipping compilation, then links
+  // it like Compile. UNSAFE on untrusted bytes: Wasmtime maps them as machine code
+  // after only a compatibility check, so callers must only pass bytes they wrote
+  // themselves (e.g. from a private cache directory, after verifying a checksum).
+  // Wasmtime refuses, as an error, artifacts from another Wasmtime version or
+  // with settings it checks; key stored bytes on Engine::Fingerprint, which
+  // covers every setting, rather than rely on that check.
+  static Result<std::shared_ptr<const Module>> Deserialize(std::shared_ptr<Engine> engine,
+                                                           std::string_view bytes);
+
+  // The compiled artifact, for Deserialize with an engine of the same fingerprint.
+  [[nodiscard]] Result<std::string> Serialize() const;
 
   Module(const Module&) = delete;
   Module& operator=(const Module&) = delete;
@@ -62,6 +77,11 @@ class Module {
 
  private:
   Module(std::unique_ptr<Impl> impl, ModuleInfo info);
+  // The part Compile and Deserialize share once impl->module is set: resolve
+  // imports and describe the module.
+  static Result<std::shared_ptr<const Module>> Link(std::unique_ptr<Impl> impl,
+                                                    std::chrono::steady_clock::time_point started,
+                                                    bool from_cache);
   std::unique_ptr<Impl> impl_;
   ModuleInfo info_;
 };

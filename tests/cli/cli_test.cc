@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "support/test_support.h"
+#include "util/sha256.h"
 
 namespace discoblocks {
 namespace {
@@ -243,6 +244,65 @@ TEST(CliTest, InspectShowsIdentityAndInterface) {
   for (const auto& import : doc["imports"]) EXPECT_EQ(import["module"], "wasi_snapshot_preview1");
   EXPECT_EQ(doc["exports"].size(), 9U);
   EXPECT_EQ(doc["limits"]["time_ms"], 2000);
+}
+
+TEST(CliTest, ASecondStartTakesTheDriversFromTheModuleCache) {
+  testing::TempDir cache;
+  const std::string cache_dir = (cache.path() / "modules").string();
+  auto from_cache = [&](const std::vector<std::string>& extra) {
+    std::vector<std::string> args{"drivers", "list", "--drivers-dir", DriversDir().string(),
+                                  "-o",      "json"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    const auto result = RunDiscoblocks(args);
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+    std::vector<bool> flags;
+    for (const auto& entry : nlohmann::json::parse(result.out)) {
+      flags.push_back(entry["from_module_cache"].get<bool>());
+    }
+    return flags;
+  };
+  EXPECT_EQ(from_cache({"--module-cache", cache_dir}), std::vector<bool>(3, false));
+  EXPECT_EQ(from_cache({"--module-cache", cache_dir}), std::vector<bool>(3, true));
+  EXPECT_EQ(from_cache({"--module-cache", cache_dir, "--no-module-cache"}),
+            std::vector<bool>(3, false));
+}
+
+TEST(CliTest, AnUnusableModuleCacheIsReportedAndDriversStillLoad) {
+  testing::TempDir cache;
+  std::filesystem::permissions(cache.path(), std::filesystem::perms::others_read,
+                               std::filesystem::perm_options::add);
+  const auto result = RunDiscoblocks({"drivers", "list", "--drivers-dir", DriversDir().string(),
+                                      "--module-cache", cache.path().string(), "-o", "json"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_NE(result.err.find("module cache not used"), std::string::npos) << result.err;
+  EXPECT_EQ(nlohmann::json::parse(result.out).size(), 3U);
+}
+
+TEST(CliTest, InspectShowsTheManifestsDigestAndLimitsInForce) {
+  testing::TempDir dir;
+  const auto module = DriversDir() / "pd.csi.storage.gke.io" / "main.wasm";
+  dir.CopyDriver("gke", module);
+  const std::string digest = Sha256Hex(testing::ReadBytes(module));
+  std::ofstream(dir.path() / "gke" / "driver.yaml")
+      << "description: GKE PD\nsha256: " << digest << "\nlimits:\n  time: 750ms\n  memory: 32Mi\n";
+  const auto result =
+      RunDiscoblocks({"drivers", "inspect", "gke", "--drivers-dir", dir.path().string(),
+                      "--require-driver-digests", "-o", "json"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const auto doc = nlohmann::json::parse(result.out);
+  EXPECT_EQ(doc["sha256"], digest);
+  EXPECT_EQ(doc["pinned_by_manifest"], true);
+  EXPECT_EQ(doc["description"], "GKE PD");
+  EXPECT_EQ(doc["limits"]["time_ms"], 750);
+  EXPECT_EQ(doc["limits"]["memory_bytes"], 32 << 20);
+  EXPECT_EQ(doc["limits"]["stdout_bytes"], 1 << 20);
+  EXPECT_EQ(doc["limits"]["source"], "defaults with driver.yaml");
+
+  std::filesystem::remove(dir.path() / "gke" / "driver.yaml");
+  const auto refused = RunDiscoblocks({"drivers", "inspect", "gke", "--drivers-dir",
+                                       dir.path().string(), "--require-driver-digests"});
+  EXPECT_EQ(refused.exit_code, 2);
+  EXPECT_NE(refused.out.find("digests are required"), std::string::npos) << refused.out;
 }
 
 }  // namespace

@@ -1,0 +1,320 @@
+#include "drivers/module_cache.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <optional>
+#include <system_error>
+#include <utility>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "util/sha256.h"
+
+namespace discoblocks::drivers {
+namespace {
+
+constexpr std::string_view kMagic = "DISCOBLOCKS-MODULE-CACHE v1";
+// Far above any real driver (a few MiB of wasm compile to tens of MiB at most),
+// low enough that a stray huge file cannot exhaust memory.
+constexpr std::size_t kMaxEntryBytes = std::size_t{512} << 20;
+
+std::string ErrnoText(int error) {
+  return std::error_code(error, std::generic_category()).message();
+}
+
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  [[nodiscard]] int get() const { return fd_; }
+  int Release() { return std::exchange(fd_, -1); }
+
+ private:
+  int fd_;
+};
+
+bool IsSha256Hex(std::string_view text) {
+  return text.size() == 64 && std::all_of(text.begin(), text.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
+}
+
+std::string EntryName(std::string_view wasm_sha256, const std::string& fingerprint) {
+  return Sha256Hex(std::string(wasm_sha256) + "\n" + fingerprint) + ".cwasm";
+}
+
+std::string Header(std::string_view wasm_sha256, const std::string& fingerprint,
+                   std::string_view payload) {
+  return fmt::format("{}\nwasm-sha256 {}\nengine {}\npayload-length {}\npayload-sha256 {}\n\n",
+                     kMagic, wasm_sha256, fingerprint, payload.size(), Sha256Hex(payload));
+}
+
+// Checks an entry against the module and engine asked for. Returns why it cannot
+// be used, or nullopt with `payload` set to the serialized module.
+std::optional<std::string> Verify(std::string_view entry, std::string_view wasm_sha256,
+                                  const std::string& fingerprint, std::string_view* payload) {
+  auto next_line = [&entry]() -> std::optional<std::string_view> {
+    const auto end = entry.find('\n');
+    if (end == std::string_view::npos || end > 4096) return std::nullopt;
+    const std::string_view line = entry.substr(0, end);
+    entry.remove_prefix(end + 1);
+    return line;
+  };
+  auto field = [&next_line](std::string_view key) -> std::optional<std::string_view> {
+    auto line = next_line();
+    if (!line || !line->starts_with(key) || !line->substr(key.size()).starts_with(' ')) return {};
+    return line->substr(key.size() + 1);
+  };
+  if (next_line() != kMagic) return "corrupt: not a module cache entry (bad magic line)";
+  const auto wasm = field("wasm-sha256");
+  const auto engine = field("engine");
+  const auto length_text = field("payload-length");
+  const auto payload_sha256 = field("payload-sha256");
+  const auto blank = next_line();
+  std::size_t length = 0;
+  if (!wasm || !engine || !length_text || !payload_sha256 || blank != "" ||
+      std::from_chars(length_text->data(), length_text->data() + length_text->size(), length).ec !=
+          std::errc()) {
+    return "corrupt: malformed header";
+  }
+  if (*wasm != wasm_sha256) return fmt::format("corrupt: the entry is for module {}", *wasm);
+  if (*engine != fingerprint) {
+    return fmt::format("different engine settings (entry: {}; engine: {})", *engine, fingerprint);
+  }
+  if (entry.size() != length) {
+    return fmt::format("corrupt: payload is {} bytes, the header says {}", entry.size(), length);
+  }
+  if (Sha256Hex(entry) != *payload_sha256) return "corrupt: payload does not match its sha256";
+  *payload = entry;
+  return std::nullopt;
+}
+
+struct ReadOutcome {
+  bool absent = false;
+  std::string bytes;
+  std::string problem;  // set when present but unreadable
+};
+
+ReadOutcome ReadEntry(int dir_fd, const std::string& name) {
+  ReadOutcome outcome;
+  // O_NONBLOCK: a FIFO planted under the name must not hang the load.
+  Fd fd(::openat(dir_fd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+  if (fd.get() < 0) {
+    if (errno == ENOENT) {
+      outcome.absent = true;
+    } else {
+      outcome.problem = errno == ELOOP ? "not a regular file (a symbolic link)"
+                                       : "unreadable: " + ErrnoText(errno);
+    }
+    return outcome;
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) {
+    outcome.problem = "unreadable: " + ErrnoText(errno);
+  } else if (!S_ISREG(st.st_mode)) {
+    outcome.problem = "not a regular file";
+  } else if (static_cast<std::uint64_t>(st.st_size) > kMaxEntryBytes) {
+    outcome.problem = fmt::format("unreadable: larger than the {} byte limit", kMaxEntryBytes);
+  } else {
+    outcome.bytes.resize(static_cast<std::size_t>(st.st_size));
+    std::size_t done = 0;
+    while (done < outcome.bytes.size()) {
+      const ssize_t n = ::read(fd.get(), outcome.bytes.data() + done, outcome.bytes.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        outcome.problem = "unreadable: " + ErrnoText(errno);
+        break;
+      }
+      if (n == 0) break;  // shrank meanwhile; the length check in Verify reports it
+      done += static_cast<std::size_t>(n);
+    }
+    outcome.bytes.resize(done);
+  }
+  return outcome;
+}
+
+// Why `st` is not a directory this process may trust with machine code, if not.
+std::optional<std::string> DirectoryProblem(const struct stat& st) {
+  if (S_ISLNK(st.st_mode)) return "is a symbolic link; give the real directory";
+  if (!S_ISDIR(st.st_mode)) return "not a directory";
+  if (st.st_uid != ::geteuid()) {
+    return fmt::format("owned by uid {}, not by this process's uid {}", st.st_uid, ::geteuid());
+  }
+  if ((st.st_mode & 077) != 0) {
+    return fmt::format("mode {:04o} gives group or others access; it must be 0700",
+                       st.st_mode & 07777);
+  }
+  return std::nullopt;
+}
+
+// Creates `dir` and its missing parents with mode 0700 (whatever the umask).
+Status CreatePrivate(const std::filesystem::path& dir) {
+  std::filesystem::path prefix;
+  for (const auto& part : dir) {
+    prefix /= part;
+    if (::mkdir(prefix.c_str(), 0700) == 0) {
+      if (::chmod(prefix.c_str(), 0700) != 0) {
+        return MakeError(
+            fmt::format("cannot set mode 0700 on {}: {}", prefix.string(), ErrnoText(errno)));
+      }
+    } else if (errno != EEXIST) {
+      return MakeError(fmt::format("cannot create {}: {}", prefix.string(), ErrnoText(errno)));
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+std::string_view CacheResultName(CacheResult result) {
+  switch (result) {
+    case CacheResult::kHit:
+      return "hit";
+    case CacheResult::kMiss:
+      return "miss";
+    case CacheResult::kRebuilt:
+      return "rebuilt";
+  }
+  return "unknown";
+}
+
+ModuleCache::ModuleCache(std::filesystem::path dir, int dir_fd)
+    : dir_(std::move(dir)), dir_fd_(dir_fd) {}
+
+ModuleCache::~ModuleCache() { ::close(dir_fd_); }
+
+Result<std::unique_ptr<ModuleCache>> ModuleCache::Open(std::filesystem::path dir) {
+  if (dir.empty()) return MakeError("module cache: no directory given");
+  dir = dir.lexically_normal();
+  // "dir/" would make lstat follow a symbolic link; look at the name itself.
+  if (!dir.has_filename() && dir.has_relative_path()) dir = dir.parent_path();
+  auto refused = [&dir](const std::string& why) {
+    return MakeError(fmt::format("module cache {}: refused: {}", dir.string(), why));
+  };
+
+  struct stat st {};
+  if (::lstat(dir.c_str(), &st) != 0) {
+    if (errno != ENOENT) return refused(ErrnoText(errno));
+    if (auto created = CreatePrivate(dir); !created) return refused(created.error().message);
+    if (::lstat(dir.c_str(), &st) != 0) return refused(ErrnoText(errno));
+  }
+  if (auto problem = DirectoryProblem(st)) return refused(*problem);
+  // Check again what was actually opened: the path could have changed in between.
+  Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (fd.get() < 0) return refused(ErrnoText(errno));
+  if (::fstat(fd.get(), &st) != 0) return refused(ErrnoText(errno));
+  if (auto problem = DirectoryProblem(st)) return refused(*problem);
+  return std::unique_ptr<ModuleCache>(new ModuleCache(std::move(dir), fd.Release()));
+}
+
+std::filesystem::path ModuleCache::EntryPath(const wasm::Engine& engine,
+                                             std::string_view wasm_sha256_hex) const {
+  return dir_ / EntryName(wasm_sha256_hex, engine.Fingerprint());
+}
+
+std::shared_ptr<std::mutex> ModuleCache::LockFor(const std::string& entry_name) {
+  const std::lock_guard lock(locks_mutex_);
+  auto& slot = locks_[entry_name];
+  if (!slot) slot = std::make_shared<std::mutex>();
+  return slot;
+}
+
+Status ModuleCache::WriteEntry(const std::string& entry_name, const std::string& contents) {
+  // A unique temporary name in the same directory, then rename: readers (also in
+  // other processes) see the old entry or the whole new one, never part of one.
+  std::string temp;
+  int raw_fd = -1;
+  for (int attempt = 0; attempt < 8 && raw_fd < 0; ++attempt) {
+    temp = fmt::format(".{}.{}.{}.tmp", entry_name, ::getpid(), temp_counter_.fetch_add(1));
+    raw_fd =
+        ::openat(dir_fd_, temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (raw_fd < 0 && errno != EEXIST) break;
+  }
+  if (raw_fd < 0) {
+    return MakeError(fmt::format("cannot create {}: {}", (dir_ / temp).string(), ErrnoText(errno)));
+  }
+  Fd fd(raw_fd);
+  auto fail = [&](std::string_view step, int error) {
+    ::unlinkat(dir_fd_, temp.c_str(), 0);
+    return MakeError(
+        fmt::format("cannot {} {}: {}", step, (dir_ / temp).string(), ErrnoText(error)));
+  };
+  std::size_t done = 0;
+  while (done < contents.size()) {
+    const ssize_t n = ::write(fd.get(), contents.data() + done, contents.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return fail("write", errno);
+    done += static_cast<std::size_t>(n);
+  }
+  // Without fsync a crash could leave the renamed entry empty. The directory is not
+  // synced: a lost rename only costs one compilation.
+  if (::fsync(fd.get()) != 0) return fail("fsync", errno);
+  if (::close(fd.Release()) != 0) return fail("close", errno);
+  if (::renameat(dir_fd_, temp.c_str(), dir_fd_, entry_name.c_str()) != 0) {
+    return fail("rename into place", errno);
+  }
+  return {};
+}
+
+Result<CacheLoad> ModuleCache::LoadOrCompile(std::shared_ptr<wasm::Engine> engine,
+                                             std::string_view wasm_bytes,
+                                             std::string_view wasm_sha256_hex) {
+  if (!IsSha256Hex(wasm_sha256_hex)) {
+    return MakeError(
+        fmt::format("module cache: \"{}\" is not a lowercase hex sha256 digest", wasm_sha256_hex));
+  }
+  const std::string fingerprint = engine->Fingerprint();
+  const std::string name = EntryName(wasm_sha256_hex, fingerprint);
+  const std::shared_ptr<std::mutex> entry_mutex = LockFor(name);
+  const std::lock_guard lock(*entry_mutex);
+
+  CacheLoad load;
+  ReadOutcome entry = ReadEntry(dir_fd_, name);
+  if (!entry.absent) {
+    std::string problem = std::move(entry.problem);
+    std::string_view payload;
+    if (problem.empty()) {
+      if (auto bad = Verify(entry.bytes, wasm_sha256_hex, fingerprint, &payload)) {
+        problem = std::move(*bad);
+      } else if (auto module = wasm::Module::Deserialize(engine, payload); module) {
+        ++hits_;
+        load.module = std::move(module).value();
+        load.result = CacheResult::kHit;
+        load.from_cache = true;
+        return load;
+      } else {
+        problem = module.error().message;
+      }
+    }
+    load.result = CacheResult::kRebuilt;
+    load.reason = std::move(problem);
+    spdlog::warn("module cache: entry {} not used ({}); compiling {} again", (dir_ / name).string(),
+                 load.reason, wasm_sha256_hex);
+  }
+  ++(load.result == CacheResult::kRebuilt ? rebuilt_ : misses_);
+
+  auto compiled = wasm::Module::Compile(std::move(engine), wasm_bytes);
+  if (!compiled) return compiled.error();
+  load.module = std::move(compiled).value();
+  auto serialized = load.module->Serialize();
+  const Status written =
+      serialized ? WriteEntry(name, Header(wasm_sha256_hex, fingerprint, *serialized) + *serialized)
+                 : Status(serialized.error());
+  if (!written) {
+    spdlog::warn("module cache: cannot store {} ({}); using the compiled module anyway",
+                 wasm_sha256_hex, written.error().message);
+  }
+  return load;
+}
+
+}  // namespace discoblocks::drivers

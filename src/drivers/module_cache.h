@@ -1,0 +1,93 @@
+// Compiled driver modules kept on disk between runs, so that start-up and reloads
+// deserialize machine code instead of compiling every driver again.
+//
+// Deserializing maps the bytes as executable code after only a compatibility
+// check, so an entry is trusted only because (1) the directory is private to this
+// process's user (Open refuses anything else) and (2) every entry carries a header
+// with the module's and the engine's identity and the payload's sha256, all checked
+// before Wasmtime sees a byte. Anything unusable is rebuilt from the wasm bytes: the
+// cache may make loading faster, never make it fail.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "util/result.h"
+#include "wasm/engine.h"
+#include "wasm/module.h"
+
+namespace discoblocks::drivers {
+
+enum class CacheResult {
+  kHit,      // a valid entry was deserialized
+  kMiss,     // no entry: compiled, entry written
+  kRebuilt,  // an entry existed but was unusable: compiled, entry rewritten
+};
+std::string_view CacheResultName(CacheResult result);  // "hit", "miss", "rebuilt"
+
+struct CacheLoad {
+  std::shared_ptr<const wasm::Module> module;
+  CacheResult result = CacheResult::kMiss;
+  bool from_cache = false;  // result == kHit
+  // For kRebuilt, why the entry was not used: starts with "corrupt", "different
+  // engine settings", "not a regular file", "unreadable" or "does not deserialize".
+  std::string reason;
+};
+
+class ModuleCache {
+ public:
+  // Opens (creating it and its missing parents with mode 0700) the cache
+  // directory. Refuses a symbolic link, a non-directory, a directory owned by
+  // another uid, or one with any group/other permission bit, naming the reason.
+  static Result<std::unique_ptr<ModuleCache>> Open(std::filesystem::path dir);
+
+  ModuleCache(const ModuleCache&) = delete;
+  ModuleCache& operator=(const ModuleCache&) = delete;
+  ~ModuleCache();
+
+  // Returns the module for `wasm_bytes`, from the cache when a valid entry for this
+  // module and engine exists, else compiled (and the entry written; a failed write
+  // is logged, not returned). Fails only when the wasm bytes themselves do not
+  // compile or link. `wasm_sha256_hex` must be Sha256Hex(wasm_bytes): the caller
+  // has it already, and it names the entry. Safe to call from several threads,
+  // also for the same module: those calls are serialized, so one compiles and the
+  // others hit.
+  Result<CacheLoad> LoadOrCompile(std::shared_ptr<wasm::Engine> engine, std::string_view wasm_bytes,
+                                  std::string_view wasm_sha256_hex);
+
+  [[nodiscard]] const std::filesystem::path& directory() const { return dir_; }
+  // Where the entry for this module and engine lives (it may not exist).
+  [[nodiscard]] std::filesystem::path EntryPath(const wasm::Engine& engine,
+                                                std::string_view wasm_sha256_hex) const;
+
+  // Counts of LoadOrCompile calls by CacheResult, e.g. for metrics.
+  [[nodiscard]] std::uint64_t hits() const { return hits_.load(); }
+  [[nodiscard]] std::uint64_t misses() const { return misses_.load(); }
+  [[nodiscard]] std::uint64_t rebuilt() const { return rebuilt_.load(); }
+
+ private:
+  ModuleCache(std::filesystem::path dir, int dir_fd);
+  std::shared_ptr<std::mutex> LockFor(const std::string& entry_name);
+  Status WriteEntry(const std::string& entry_name, const std::string& contents);
+
+  std::filesystem::path dir_;
+  // Every file operation goes through this descriptor (openat, renameat), so the
+  // directory checked by Open is the one used, even if the path is swapped later.
+  int dir_fd_;
+  std::atomic<std::uint64_t> hits_{0};
+  std::atomic<std::uint64_t> misses_{0};
+  std::atomic<std::uint64_t> rebuilt_{0};
+  std::atomic<std::uint64_t> temp_counter_{0};
+  // One mutex per entry name, so concurrent loads of one module compile it once.
+  // Entries are never removed: one per module version and engine seen, tiny.
+  std::mutex locks_mutex_;
+  std::unordered_map<std::string, std::shared_ptr<std::mutex>> locks_;
+};
+
+}  // namespace discoblocks::drivers
