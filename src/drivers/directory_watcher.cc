@@ -41,6 +41,8 @@ Result<std::unique_ptr<DirectoryWatcher>> DirectoryWatcher::Start(
     return MakeError(fmt::format("cannot watch {}: eventfd: {}", watcher->directory_.string(),
                                  std::strerror(errno)));  // NOLINT(concurrency-mt-unsafe)
   }
+  // Watch before returning, so that a change made right after Start is seen.
+  watcher->WatchFolders();
   watcher->thread_ = std::thread([w = watcher.get()] { w->Run(); });
   return watcher;
 }
@@ -77,7 +79,13 @@ void DirectoryWatcher::Drain() const {
 }
 
 void DirectoryWatcher::Run() {
-  std::chrono::milliseconds timeout = interval_;
+  // A first look at once: whatever changed between the caller's last look and
+  // the watches being in place.
+  auto next_look = [this] {
+    const auto due = look_();
+    return due ? std::clamp(*due, std::chrono::milliseconds(1), interval_) : interval_;
+  };
+  std::chrono::milliseconds timeout = next_look();
   for (;;) {
     WatchFolders();
     std::array<pollfd, 2> fds{{{inotify_fd_, POLLIN, 0}, {stop_fd_, POLLIN, 0}}};
@@ -89,8 +97,7 @@ void DirectoryWatcher::Run() {
     }
     if (fds[1].revents != 0) return;
     if (fds[0].revents != 0) Drain();
-    const auto due = look_();
-    timeout = due ? std::clamp(*due, std::chrono::milliseconds(1), interval_) : interval_;
+    timeout = next_look();
   }
 }
 

@@ -35,6 +35,7 @@ class WebhookEndToEnd : public ::testing::Test {
   static CommandResult Apply(const json& object);
   static json DiskConfig(const json& spec_patch, const std::string& name = "web");
   static std::string Namespace() { return namespace_->name(); }
+  static std::filesystem::path DriversCopy() { return dir_->path() / "drivers"; }
 
   static inline testing::TempDir* dir_ = nullptr;
   static inline testing::TestNamespace* namespace_ = nullptr;
@@ -69,6 +70,12 @@ void WebhookEndToEnd::SetUpTestSuite() {
       testing::SelfSignedCertificate("discoblocks-webhook", "IP:127.0.0.1,DNS:localhost");
   WriteFile(dir_->path() / "tls.crt", serving.certificate_pem);
   WriteFile(dir_->path() / "tls.key", serving.private_key_pem);
+  // A copy of the bundled drivers, which the hot-reload test changes.
+  for (const char* provisioner :
+       {"ebs.csi.aws.com", "csi.storageos.com", "pd.csi.storage.gke.io"}) {
+    dir_->CopyDriver(std::string("drivers/") + provisioner,
+                     testing::DriversDir() / provisioner / "main.wasm");
+  }
   const int webhook_port = webhook_port_ = FreePort();
   health_port_ = FreePort();
 
@@ -77,7 +84,13 @@ void WebhookEndToEnd::SetUpTestSuite() {
                                       "--kubeconfig",
                                       cluster.kubeconfig().string(),
                                       "--drivers-dir",
-                                      testing::DriversDir().string(),
+                                      DriversCopy().string(),
+                                      "--module-cache",
+                                      (dir_->path() / "module-cache").string(),
+                                      "--driver-settle-time",
+                                      "100ms",
+                                      "--driver-rescan-interval",
+                                      "500ms",
                                       "--address",
                                       "127.0.0.1",
                                       "--port",
@@ -249,11 +262,10 @@ HttpAnswer PostToWebhook(const std::filesystem::path& dir, int port, const std::
   const auto file = dir / fmt::format("body-{}.bin", counter++);
   WriteFile(file, body);
   const auto result = testing::RunProgram(
-      "curl", {"-sS", "--cacert", (dir / "tls.crt").string(), "-H",
-               "Content-Type: application/json", "--data-binary", "@" + file.string(), "-w",
-               "\n%{http_code}",
-               fmt::format("https://127.0.0.1:{}/validate-discoblocks-ondat-io-v1-diskconfig",
-                           port)});
+      "curl",
+      {"-sS", "--cacert", (dir / "tls.crt").string(), "-H", "Content-Type: application/json",
+       "--data-binary", "@" + file.string(), "-w", "\n%{http_code}",
+       fmt::format("https://127.0.0.1:{}/validate-discoblocks-ondat-io-v1-diskconfig", port)});
   const auto last_newline = result.out.rfind('\n');
   if (result.exit_code != 0 || last_newline == std::string::npos) return {0, result.err};
   return {std::stoi(result.out.substr(last_newline + 1)), result.out.substr(0, last_newline)};
@@ -278,13 +290,12 @@ TEST_P(WebhookBadInputEndToEnd, GetsStatusAndMessageAndAGoodRequestStillWorks) {
   EXPECT_EQ(bad.status, GetParam().status) << bad.body;
   EXPECT_NE(bad.body.find(GetParam().message), std::string::npos) << bad.body;
 
-  const json review = {
-      {"apiVersion", "admission.k8s.io/v1"},
-      {"kind", "AdmissionReview"},
-      {"request",
-       {{"uid", "e2e-good"},
-        {"operation", "CREATE"},
-        {"object", DiskConfig(json::object(), "after-bad-input")}}}};
+  const json review = {{"apiVersion", "admission.k8s.io/v1"},
+                       {"kind", "AdmissionReview"},
+                       {"request",
+                        {{"uid", "e2e-good"},
+                         {"operation", "CREATE"},
+                         {"object", DiskConfig(json::object(), "after-bad-input")}}}};
   const HttpAnswer good = PostToWebhook(dir_->path(), webhook_port_, review.dump());
   ASSERT_EQ(good.status, 200) << good.body;
   const json answer = json::parse(good.body);
@@ -311,6 +322,67 @@ INSTANTIATE_TEST_SUITE_P(
         BadRequest{"larger than the limit", std::string(4 << 20, ' '), 413,
                    "request body exceeds the limit of 3145728 bytes"}),
     [](const auto& test_info) { return std::to_string(test_info.index); });
+
+// Polls `condition` every 100 ms for up to a minute.
+template <typename Condition>
+bool Eventually(Condition condition) {
+  for (int i = 0; i < 600; ++i) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return false;
+}
+
+// A driver broken, removed and restored while serve runs: admissions keep working
+// on the old version, then say there is no driver, then work again.
+TEST_F(WebhookEndToEnd, DriverChangesTakeEffectWithoutARestart) {
+  const ControlPlane& cluster = ControlPlane::Get();
+  const auto applied = cluster.Kubectl(
+      {"apply", "-f",
+       (testing::FixturesDir() / "storageclasses" / "gke-pd-balanced.yaml").string()});
+  ASSERT_EQ(applied.exit_code, 0) << applied.err;
+  const json gke_spec = {{"storageClassName", "pd-balanced"}};
+  const auto folder = DriversCopy() / "pd.csi.storage.gke.io";
+  const auto readyz = [] { return Curl(fmt::format("http://127.0.0.1:{}/readyz", health_port_)); };
+  const auto metrics = [] {
+    return Curl(fmt::format("http://127.0.0.1:{}/metrics", health_port_)).out;
+  };
+  ASSERT_TRUE(Eventually([&] { return Apply(DiskConfig(gke_spec, "gke-1")).exit_code == 0; }));
+
+  // A broken replacement: the working version keeps serving, and it is reported.
+  WriteFile(folder / "main.wasm.new", "not WebAssembly");
+  std::filesystem::rename(folder / "main.wasm.new", folder / "main.wasm");
+  ASSERT_TRUE(Eventually([&] {
+    return readyz().out.find("pd.csi.storage.gke.io: new version did not load") !=
+           std::string::npos;
+  })) << readyz().out;
+  EXPECT_NE(metrics().find(
+                "discoblocks_driver_replacement_failed{provisioner=\"pd.csi.storage.gke.io\"} 1"),
+            std::string::npos);
+  const auto still = Apply(DiskConfig(gke_spec, "gke-2"));
+  EXPECT_EQ(still.exit_code, 0) << still.err;
+
+  // Removed: admissions for its StorageClasses are refused, saying why.
+  std::filesystem::remove_all(folder);
+  CommandResult refused;
+  ASSERT_TRUE(Eventually([&] {
+    refused = Apply(DiskConfig(gke_spec, "gke-3"));
+    return refused.exit_code != 0;
+  }));
+  EXPECT_NE(refused.err.find("driver-loaded: no driver for provisioner \"pd.csi.storage.gke.io\""),
+            std::string::npos)
+      << refused.err;
+
+  // Restored: accepted again, and the module cache served it.
+  dir_->CopyDriver("drivers/pd.csi.storage.gke.io",
+                   testing::DriversDir() / "pd.csi.storage.gke.io" / "main.wasm");
+  ASSERT_TRUE(Eventually([&] { return Apply(DiskConfig(gke_spec, "gke-3")).exit_code == 0; }));
+  EXPECT_NE(metrics().find("discoblocks_module_cache_loads_total{result=\"hit\"} 1"),
+            std::string::npos)
+      << metrics();
+  EXPECT_EQ(readyz().exit_code, 0);
+  EXPECT_EQ(readyz().out.find("did not load"), std::string::npos) << readyz().out;
+}
 
 TEST_F(WebhookEndToEnd, HealthAndMetrics) {
   EXPECT_EQ(Curl(fmt::format("http://127.0.0.1:{}/healthz", health_port_)).out, "ok\n");
