@@ -31,14 +31,8 @@ source "$root/scripts/lib/local-serve.sh"
 command -v wrk >/dev/null || { echo "wrk is missing: run scripts/setup.sh" >&2; exit 1; }
 "$root/scripts/build.sh" "$root/build-release" -DCMAKE_BUILD_TYPE=Release >/dev/null
 
-work=$(mktemp -d /tmp/discoblocks-load.XXXXXX)
-cleanup() {
-  local status=$?
-  local_serve_stop
-  rm -rf "$work"
-  exit "$status"
-}
-trap cleanup EXIT INT TERM
+local_serve_workdir load
+work=$LOCAL_SERVE_WORK
 
 # Debug logging off: one log line per decision is part of the cost we measure.
 local_serve_start "$work" "$root/build-release/bin/discoblocks" "$root/build-release/drivers" \

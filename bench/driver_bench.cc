@@ -1,15 +1,34 @@
-// Driver-call and load figures (Google Benchmark). Run from a Release build:
-//   build/bin/driver_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
-// Reports per bundled driver: one IsStorageClassValid call end to end (fresh
-// store and instance, initializer, call, outcome), the compile time of its
-// module, and the resident memory of the process with every driver loaded.
+// Driver-call figures (Google Benchmark). Run from a Release build (bench/run.sh):
+//   build-release/bin/driver_bench
+// Per bundled driver:
+// - Call/<provisioner>/<function>: one call end to end (fresh store and instance,
+//   initializer, function, outcome), for every contract function. Counters: p50_us
+//   and p99_us over every call of the run; where the time went (setup_us: store and
+//   WASI context, instantiate_us, initialize_us: _initialize/_start, call_us: the
+//   function, teardown_us: dropping instance and store, host_us: building the
+//   environment and interpreting the output);
+//   memory_kib: the instance's linear memory at the end of the call, i.e. what one
+//   call in flight holds.
+// - Throughput/<provisioner>/threads:N: IsStorageClassValid calls per second
+//   (items_per_second) on 1 thread and on every core.
+// - Compile/<provisioner>: compiling the module (what the module cache saves).
+// - ResidentWithAllDriversLoaded: the process's resident memory.
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <benchmark/benchmark.h>
 
+#include "bench_support.h"
 #include "drivers/registry.h"
-#include "drivers/typed_calls.h"
 #include "util/document.h"
 #include "util/files.h"
 #include "wasm/module.h"
@@ -17,11 +36,31 @@
 namespace discoblocks {
 namespace {
 
+using std::chrono::duration;
+using std::chrono::nanoseconds;
+
 constexpr const char* kDriversDir = DISCOBLOCKS_BENCH_DRIVERS_DIR;
 constexpr const char* kFixturesDir = DISCOBLOCKS_BENCH_FIXTURES_DIR;
 
+// Engine settings under comparison, from the environment:
+//   DISCOBLOCKS_BENCH_POOLING=0      the on-demand allocator instead of the pool
+//   DISCOBLOCKS_BENCH_OPT_LEVEL=...  speed (default), speed_and_size or none
 std::shared_ptr<wasm::Engine> Engine() {
-  static auto engine = std::move(wasm::Engine::Create()).value();
+  static auto engine = [] {
+    wasm::EngineOptions options;
+    // NOLINTBEGIN(concurrency-mt-unsafe): read before any benchmark thread starts
+    if (const char* pooling = std::getenv("DISCOBLOCKS_BENCH_POOLING")) {
+      options.pooling_allocator = std::string(pooling) != "0";
+    }
+    if (const char* level = std::getenv("DISCOBLOCKS_BENCH_OPT_LEVEL")) options.opt_level = level;
+    // NOLINTEND(concurrency-mt-unsafe)
+    auto created = wasm::Engine::Create(options);
+    if (!created) {
+      std::fprintf(stderr, "%s\n", created.error().message.c_str());
+      std::exit(2);
+    }
+    return std::move(created).value();
+  }();
   return engine;
 }
 
@@ -34,40 +73,101 @@ const drivers::Registry& Registry() {
   return *registry;
 }
 
-// Resident set size of this process, from /proc/self/status.
-double ResidentMiB() {
-  std::ifstream status("/proc/self/status");
-  std::string key;
-  while (status >> key) {
-    if (key == "VmRSS:") {
-      double kib = 0;
-      status >> kib;
-      return kib / 1024.0;
-    }
-    status.ignore(1 << 12, '\n');
-  }
-  return 0;
-}
-
-nlohmann::json StorageClassFor(const std::string& provisioner) {
-  const char* fixture = provisioner == "csi.storageos.com" ? "storageclasses/storageos.yaml"
-                        : provisioner == "pd.csi.storage.gke.io"
-                            ? "storageclasses/gke-pd-balanced.yaml"
-                            : "storageclasses/ebs-gp3.yaml";
-  const std::string path = std::string(kFixturesDir) + "/" + fixture;
+nlohmann::json Fixture(const std::string& relative) {
+  const std::string path = std::string(kFixturesDir) + "/" + relative;
   return std::move(ParseDocument(std::move(ReadFile(path)).value(), path)).value();
 }
 
-void BM_IsStorageClassValid(benchmark::State& state, const std::string& provisioner) {
+// Inputs that every function of `provisioner` accepts, from the test fixtures.
+drivers::CallInputs InputsFor(const std::string& provisioner) {
+  const bool gke = provisioner == "pd.csi.storage.gke.io";
+  drivers::CallInputs inputs;
+  inputs.storage_class =
+      Fixture(provisioner == "csi.storageos.com" ? "storageclasses/storageos.yaml"
+              : gke                              ? "storageclasses/gke-pd-balanced.yaml"
+                                                 : "storageclasses/ebs-gp3.yaml");
+  inputs.node = Fixture(gke ? "nodes/node-gke-europe-west1-b.yaml" : "nodes/node-eu-west-1a.yaml");
+  inputs.persistent_volume =
+      Fixture(gke ? "persistentvolumes/gke-pv.yaml" : "persistentvolumes/ebs-pv.yaml");
+  inputs.volume_attachment = Fixture("volumeattachments/ebs-va.yaml");
+  inputs.pvc_name = "data-0";
+  inputs.pvc_namespace = "default";
+  inputs.storage_class_name = "fast";
+  return inputs;
+}
+
+// Minor page faults of this thread so far.
+long MinorFaults() {
+  rusage usage{};
+  getrusage(RUSAGE_THREAD, &usage);
+  return usage.ru_minflt;
+}
+
+double Micros(nanoseconds value) { return duration<double, std::micro>(value).count(); }
+
+double Percentile(std::vector<double>& values, double fraction) {
+  if (values.empty()) return 0;
+  const auto at = static_cast<std::size_t>(fraction * static_cast<double>(values.size() - 1));
+  std::nth_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(at), values.end());
+  return values[at];
+}
+
+void BM_Call(benchmark::State& state, const std::string& provisioner, drivers::Function function) {
   const auto driver = Registry().Find(provisioner);
-  const nlohmann::json storage_class = StorageClassFor(provisioner);
+  const drivers::CallInputs inputs = InputsFor(provisioner);
+  std::vector<double> totals;
+  wasm::RunPhases phases;
+  nanoseconds outcome_time{0};
+  std::uint64_t memory = 0;
+  const long faults_before = MinorFaults();
   for (auto _ : state) {
-    const drivers::Outcome outcome = drivers::IsStorageClassValid(*driver, storage_class);
+    const auto started = std::chrono::steady_clock::now();
+    const drivers::Outcome outcome = driver->Call(function, inputs);
+    const nanoseconds total = std::chrono::steady_clock::now() - started;
+    if (!outcome.ok()) {
+      state.SkipWithError(outcome.reason.c_str());
+      break;
+    }
+    totals.push_back(Micros(total));
+    phases.setup += outcome.phases.setup;
+    phases.instantiate += outcome.phases.instantiate;
+    phases.initialize += outcome.phases.initialize;
+    phases.call += outcome.phases.call;
+    phases.teardown += outcome.phases.teardown;
+    outcome_time += total - outcome.duration;
+    memory = outcome.memory_bytes;
+  }
+  const double calls = std::max<double>(1, static_cast<double>(totals.size()));
+  state.counters["p50_us"] = Percentile(totals, 0.50);
+  state.counters["p99_us"] = Percentile(totals, 0.99);
+  state.counters["setup_us"] = Micros(phases.setup) / calls;
+  state.counters["instantiate_us"] = Micros(phases.instantiate) / calls;
+  state.counters["initialize_us"] = Micros(phases.initialize) / calls;
+  state.counters["call_us"] = Micros(phases.call) / calls;
+  state.counters["teardown_us"] = Micros(phases.teardown) / calls;
+  state.counters["host_us"] = Micros(outcome_time) / calls;
+  state.counters["memory_kib"] = static_cast<double>(memory) / 1024.0;
+  state.counters["page_faults"] = static_cast<double>(MinorFaults() - faults_before) / calls;
+}
+
+void BM_Throughput(benchmark::State& state, const std::string& provisioner) {
+  const auto driver = Registry().Find(provisioner);
+  static const auto inputs = [] {
+    std::map<std::string, drivers::CallInputs> all;
+    for (const char* p : {"pd.csi.storage.gke.io", "ebs.csi.aws.com", "csi.storageos.com"}) {
+      all[p] = InputsFor(p);
+    }
+    return all;
+  }();
+  const drivers::CallInputs& input = inputs.at(provisioner);
+  for (auto _ : state) {
+    const drivers::Outcome outcome = driver->Call(drivers::Function::kIsStorageClassValid, input);
     if (outcome.kind != drivers::OutcomeKind::kValid) {
       state.SkipWithError(outcome.reason.c_str());
       break;
     }
   }
+  state.SetItemsProcessed(state.iterations());
 }
 
 void BM_Compile(benchmark::State& state, const std::string& provisioner) {
@@ -83,17 +183,27 @@ void BM_Compile(benchmark::State& state, const std::string& provisioner) {
 void BM_ResidentWithAllDriversLoaded(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(Registry().Entries().size());
   state.counters["drivers"] = static_cast<double>(Registry().Entries().size());
-  state.counters["rss_mib"] = ResidentMiB();
+  state.counters["rss_mib"] = bench::ResidentMiB();
 }
 
 void RegisterAll() {
   // First, so that it reads the process as the registry left it.
   benchmark::RegisterBenchmark("ResidentWithAllDriversLoaded", BM_ResidentWithAllDriversLoaded)
       ->Iterations(1);
+  const int cores = static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
   for (const auto& entry : Registry().Entries()) {
     if (!entry.driver) continue;
-    benchmark::RegisterBenchmark(("IsStorageClassValid/" + entry.provisioner).c_str(),
-                                 BM_IsStorageClassValid, entry.provisioner)
+    for (const auto& spec : drivers::AllFunctions()) {
+      benchmark::RegisterBenchmark(
+          ("Call/" + entry.provisioner + "/" + std::string(spec.name)).c_str(), BM_Call,
+          entry.provisioner, spec.function)
+          ->Unit(benchmark::kMicrosecond);
+    }
+    benchmark::RegisterBenchmark(("Throughput/" + entry.provisioner).c_str(), BM_Throughput,
+                                 entry.provisioner)
+        ->Threads(1)
+        ->Threads(cores)
+        ->UseRealTime()
         ->Unit(benchmark::kMicrosecond);
     benchmark::RegisterBenchmark(("Compile/" + entry.provisioner).c_str(), BM_Compile,
                                  entry.provisioner)

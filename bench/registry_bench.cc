@@ -21,6 +21,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include "bench_support.h"
 #include "drivers/module_cache.h"
 #include "drivers/registry.h"
 #include "util/files.h"
@@ -37,20 +38,6 @@ constexpr std::array<const char*, 3> kBundled = {"pd.csi.storage.gke.io", "ebs.c
 std::shared_ptr<wasm::Engine> Engine() {
   static auto engine = std::move(wasm::Engine::Create()).value();
   return engine;
-}
-
-double ResidentMiB() {
-  std::ifstream status("/proc/self/status");
-  std::string key;
-  while (status >> key) {
-    if (key == "VmRSS:") {
-      double kib = 0;
-      status >> kib;
-      return kib / 1024.0;
-    }
-    status.ignore(1 << 12, '\n');
-  }
-  return 0;
 }
 
 // The module with a custom section named `tag` appended: same code, another digest.
@@ -115,7 +102,7 @@ void BM_StartUp(benchmark::State& state) {
   for (auto _ : state) {
     if (cache_mode == 1) options.module_cache = open_cache(fmt::format("cold-{}", round++));
     auto registry = drivers::Registry::Load(Engine(), options);
-    rss = ResidentMiB();
+    rss = bench::ResidentMiB();
     state.PauseTiming();
     for (const auto& entry : registry->Entries()) {
       if (entry.state != drivers::DriverState::kLoaded) state.SkipWithError(entry.reason.c_str());

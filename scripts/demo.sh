@@ -18,14 +18,8 @@ discoblocks="$root/build/bin/discoblocks"
 drivers="$root/build/drivers"
 fixtures="$root/tests/fixtures"
 
-work=$(mktemp -d /tmp/discoblocks-demo.XXXXXX)
-cleanup() {
-  local status=$?
-  local_serve_stop
-  rm -rf "$work"
-  exit "$status"
-}
-trap cleanup EXIT INT TERM
+local_serve_workdir demo
+work=$LOCAL_SERVE_WORK
 
 log "drivers (discoblocks drivers list)"
 "$discoblocks" drivers list --drivers-dir "$drivers"

@@ -11,6 +11,9 @@
 #       Points a ValidatingWebhookConfiguration for DiskConfigs at that server.
 #   local_serve_stop
 #       Stops the server (SIGTERM, waits) and the control plane; safe to call twice.
+#   local_serve_workdir NAME
+#       Creates the scratch directory (printed in LOCAL_SERVE_WORK) and installs an
+#       exit trap that stops everything and removes it, however the script exits.
 #   kubectl ARGS...
 #       The control plane's kubectl.
 
@@ -94,4 +97,16 @@ local_serve_stop() {
     "$local_serve_root/scripts/controlplane.sh" stop --data-dir "$local_serve_work/cluster" \
       >/dev/null 2>&1 || true
   fi
+}
+
+local_serve_cleanup() {
+  local status=$?
+  local_serve_stop
+  [ -n "${LOCAL_SERVE_WORK:-}" ] && rm -rf "$LOCAL_SERVE_WORK"
+  exit "$status"
+}
+
+local_serve_workdir() {
+  LOCAL_SERVE_WORK=$(mktemp -d "/tmp/discoblocks-$1.XXXXXX")
+  trap local_serve_cleanup EXIT INT TERM
 }

@@ -73,7 +73,7 @@ void DirectoryWatcher::WatchFolders() {
 
 void DirectoryWatcher::Drain() const {
   // Events only wake the thread; what changed is found by looking.
-  alignas(inotify_event) std::array<char, 16 * 1024> buffer{};
+  alignas(inotify_event) std::array<char, std::size_t{16} * 1024> buffer{};
   while (::read(inotify_fd_, buffer.data(), buffer.size()) > 0) {
   }
 }

@@ -93,6 +93,8 @@ class Interpreter {
     outcome_.stdout_data = std::move(run_.stdout_data);
     outcome_.stderr_data = std::move(run_.stderr_data);
     outcome_.duration = run_.elapsed;
+    outcome_.phases = run_.phases;
+    outcome_.memory_bytes = run_.memory_bytes;
   }
 
   Outcome Take() && {

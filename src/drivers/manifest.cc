@@ -16,7 +16,7 @@ namespace {
 using nlohmann::json;
 
 // A manifest is a few lines; anything bigger is not one.
-constexpr std::size_t kMaxManifestBytes = 64 * 1024;
+constexpr std::size_t kMaxManifestBytes = std::size_t{64} * 1024;
 
 Result<std::string> StringField(const json& object, const char* key, std::string_view what) {
   const json& value = object.at(key);

@@ -65,7 +65,7 @@ std::optional<std::string> Verify(std::string_view entry, std::string_view wasm_
                                   const std::string& fingerprint, std::string_view* payload) {
   auto next_line = [&entry]() -> std::optional<std::string_view> {
     const auto end = entry.find('\n');
-    if (end == std::string_view::npos || end > 4096) return std::nullopt;
+    if (end > 4096) return std::nullopt;  // also when there is none (npos)
     const std::string_view line = entry.substr(0, end);
     entry.remove_prefix(end + 1);
     return line;

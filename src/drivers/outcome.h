@@ -2,11 +2,14 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "wasm/run.h"
 
 namespace discoblocks::drivers {
 
@@ -48,6 +51,8 @@ struct Outcome {
   std::string stdout_data;
   std::string stderr_data;
   std::chrono::nanoseconds duration{0};
+  wasm::RunPhases phases;          // where the time went (zero when no driver ran)
+  std::uint64_t memory_bytes = 0;  // the instance's linear memory when the call ended
 
   [[nodiscard]] bool ok() const { return kind != OutcomeKind::kError; }
 };

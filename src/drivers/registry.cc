@@ -201,7 +201,7 @@ std::unique_ptr<Registry> Registry::Load(std::shared_ptr<wasm::Engine> engine,
 
 Registry::~Registry() { watcher_.reset(); }
 
-std::optional<std::chrono::milliseconds> Registry::Rescan(const WatchOptions& watch) {
+std::optional<std::chrono::milliseconds> Registry::Rescan(const WatchOptions& options) {
   const std::lock_guard rescan_lock(rescan_mutex_);
   const auto failure_level = rescan_state_->first ? spdlog::level::info : spdlog::level::warn;
   rescan_state_->first = false;
@@ -241,11 +241,11 @@ std::optional<std::chrono::milliseconds> Registry::Rescan(const WatchOptions& wa
     if (!inserted && it->second.stamp != folder.stamp) it->second = Pending{folder.stamp, now};
     const auto waited =
         std::chrono::duration_cast<std::chrono::milliseconds>(now - it->second.since);
-    if (waited >= watch.settle_time) {
+    if (waited >= options.settle_time) {
       to_load.push_back(folder);
     } else {
       kept[i] = previous;  // may be null: a new folder appears once it has settled
-      due_in(watch.settle_time - waited);
+      due_in(options.settle_time - waited);
     }
   }
 
@@ -259,7 +259,7 @@ std::optional<std::chrono::milliseconds> Registry::Rescan(const WatchOptions& wa
       if (attempt->changed_while_loading) {
         rescan_state_->pending[folder.provisioner] = Pending{
             {StampOf(folder.path / kModuleFile), StampOf(folder.path / kManifestFile)}, now};
-        due_in(std::max(watch.settle_time, std::chrono::milliseconds(1)));
+        due_in(std::max(options.settle_time, std::chrono::milliseconds(1)));
         if (previous != nullptr) next->slots.push_back(*previous);
       } else {
         rescan_state_->pending.erase(folder.provisioner);

@@ -6,13 +6,14 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <mutex>
 #include <string>
 
 namespace discoblocks::wasm {
 
 // Captures one output stream up to a cap. Bytes past the cap are dropped and the
 // stream is marked as overflowed; the call is then stopped at the next epoch tick.
+// Only the thread running the call writes and reads it (fd_write and the epoch
+// callback run on that thread).
 class OutputCapture {
  public:
   explicit OutputCapture(std::uint64_t cap) : cap_(cap) {}
@@ -22,7 +23,6 @@ class OutputCapture {
   std::string Take();
 
  private:
-  std::mutex mutex_;  // Wasmtime may call the writer from a helper thread.
   std::string data_;
   std::uint64_t cap_;
   std::atomic<bool> overflowed_{false};

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "wasm/engine_impl.h"
+#include "wasm/wasi_output.h"
 #include "wasm/wasi_poll.h"
 
 namespace discoblocks::wasm {
@@ -41,6 +42,14 @@ constexpr std::string_view kOs = "windows";
 constexpr std::string_view kOs = "unknown-os";
 #endif
 
+Result<wasmtime_opt_level_t> OptLevel(std::string_view name) {
+  if (name == "speed") return WASMTIME_OPT_LEVEL_SPEED;
+  if (name == "speed_and_size") return WASMTIME_OPT_LEVEL_SPEED_AND_SIZE;
+  if (name == "none") return WASMTIME_OPT_LEVEL_NONE;
+  return MakeError(fmt::format(
+      "engine: unknown optimisation level \"{}\" (speed, speed_and_size or none)", name));
+}
+
 }  // namespace
 
 Engine::Impl::~Impl() {
@@ -62,10 +71,13 @@ std::string Engine::WasmtimeVersion() { return WASMTIME_VERSION; }
 std::string Engine::Fingerprint() const {
   // epoch_tick does not change compiled code, but every option is listed so that a
   // new option cannot be forgotten here by reasoning that it does not matter.
+  const EngineOptions& o = impl_->options;
   return fmt::format(
-      "wasmtime={};target={}-{};max_stack={};epoch_tick_ms={};epoch={:d};threads={:d}",
-      WasmtimeVersion(), kArch, kOs, impl_->options.max_stack_bytes,
-      impl_->options.epoch_tick.count(), kEpochInterruption, kWasmThreads);
+      "wasmtime={};target={}-{};max_stack={};epoch_tick_ms={};epoch={:d};threads={:d};"
+      "pooling={:d};pool_instances={};keep_resident={};opt={}",
+      WasmtimeVersion(), kArch, kOs, o.max_stack_bytes, o.epoch_tick.count(), kEpochInterruption,
+      kWasmThreads, o.pooling_allocator, o.max_concurrent_instances, o.keep_resident_bytes,
+      o.opt_level);
 }
 
 Result<std::shared_ptr<Engine>> Engine::Create(const EngineOptions& options) {
@@ -73,7 +85,29 @@ Result<std::shared_ptr<Engine>> Engine::Create(const EngineOptions& options) {
   if (options.max_stack_bytes < std::size_t{16} * 1024) {
     return MakeError("engine: stack limit must be at least 16 KiB");
   }
+  const auto opt_level = OptLevel(options.opt_level);
+  if (!opt_level) return opt_level.error();
+  if (options.pooling_allocator && options.max_concurrent_instances == 0) {
+    return MakeError("engine: the instance pool needs at least one slot");
+  }
   wasm_config_t* config = wasm_config_new();
+  wasmtime_config_cranelift_opt_level_set(config, *opt_level);
+  if (options.pooling_allocator) {
+    wasmtime_pooling_allocation_config_t* pool = wasmtime_pooling_allocation_config_new();
+    // One memory and one table per driver instance, as WASI modules have.
+    wasmtime_pooling_allocation_config_total_core_instances_set(pool,
+                                                                options.max_concurrent_instances);
+    wasmtime_pooling_allocation_config_total_memories_set(pool, options.max_concurrent_instances);
+    wasmtime_pooling_allocation_config_total_tables_set(pool, options.max_concurrent_instances);
+    // The 32-bit address space: per-call caps below it are the store limiter's job.
+    wasmtime_pooling_allocation_config_max_memory_size_set(pool, std::size_t{4} << 30);
+    wasmtime_pooling_allocation_config_table_elements_set(
+        pool, static_cast<std::size_t>(kMaxTableElements));
+    wasmtime_pooling_allocation_config_linear_memory_keep_resident_set(pool,
+                                                                       options.keep_resident_bytes);
+    wasmtime_pooling_allocation_strategy_set(config, pool);
+    wasmtime_pooling_allocation_config_delete(pool);
+  }
   wasmtime_config_epoch_interruption_set(config, kEpochInterruption);
   wasmtime_config_max_wasm_stack_set(config, options.max_stack_bytes);
   wasmtime_config_wasm_threads_set(config, kWasmThreads);
@@ -91,6 +125,7 @@ Result<std::shared_ptr<Engine>> Engine::Create(const EngineOptions& options) {
   if (auto defined = DefineDeadlineAwarePoll(impl->linker.get()); !defined) {
     return defined.error();
   }
+  if (auto defined = DefineCapturedOutput(impl->linker.get()); !defined) return defined.error();
   wasmtime_linker_allow_shadowing(impl->linker.get(), false);
 
   Impl* raw = impl.get();

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -22,6 +23,19 @@ struct EngineOptions {
   // How often the epoch advances. A call that passes its time limit is stopped
   // within about one tick, and an output flood within about one tick of the cap.
   std::chrono::milliseconds epoch_tick{5};
+  // Take instances from a pool of slots reserved once (Wasmtime's pooling
+  // allocator) instead of mapping fresh memory for every call; a slot's memory is
+  // reset from the module's copy-on-write image. Every call gets a fresh instance
+  // either way; this only makes creating one cheaper.
+  bool pooling_allocator = true;
+  // Pool size: instances alive at once. A call beyond it fails to instantiate
+  // (an error outcome), so it must exceed the calls the process runs at once.
+  std::uint32_t max_concurrent_instances = 256;
+  // Bytes of each slot's linear memory kept resident between calls, sparing the
+  // page faults of touching them again.
+  std::size_t keep_resident_bytes = std::size_t{1} << 20;
+  // Cranelift optimisation: "speed" (default), "speed_and_size" or "none".
+  std::string opt_level = "speed";
 };
 
 class Engine {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <condition_variable>
+#include <cstdint>
 #include <mutex>
 #include <thread>
 
@@ -10,11 +11,16 @@
 
 namespace discoblocks::wasm {
 
+// Largest table a driver may grow; generous for real toolchains (a Go driver has a
+// few thousand entries), small enough that a hostile table cannot exhaust memory.
+inline constexpr std::int64_t kMaxTableElements = 1 << 20;
+
 struct Engine::Impl {
   EngineOptions options;
   EnginePtr engine;
   // WASI preview 1, with poll_oneoff replaced by a deadline-aware version
-  // (wasi_poll.h). Only read after construction, so shared by all threads.
+  // (wasi_poll.h) and fd_write by one that captures output directly
+  // (wasi_output.h). Only read after construction, so shared by all threads.
   LinkerPtr linker;
 
   std::mutex ticker_mutex;

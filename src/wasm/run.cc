@@ -18,23 +18,11 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Largest table a driver may grow; generous for real toolchains (a Go driver has a
-// few thousand entries), small enough that a hostile table cannot exhaust memory.
-constexpr std::int64_t kMaxTableElements = 1 << 20;
-
 // A failure with the module's memory this close to the cap is reported as hitting
 // the memory limit: Wasmtime refuses the memory.grow, and the module then traps or
 // exits in its own way (Go's runtime grows its heap 4 MiB at a time).
 std::uint64_t MemoryHeadroom(std::uint64_t cap) {
   return std::max<std::uint64_t>(cap / 8, 4 << 20);
-}
-
-ptrdiff_t WriteCallback(void* capture, const unsigned char* bytes, std::size_t length) {
-  static_cast<OutputCapture*>(capture)->Append(bytes, length);
-  // Report everything as written: bytes past the cap are dropped and the call is
-  // stopped at the next epoch tick, which is more predictable than an I/O error
-  // the module might ignore or handle in its own way.
-  return static_cast<ptrdiff_t>(length);
 }
 
 // Called by Wasmtime at every epoch tick while WebAssembly runs in this store.
@@ -53,9 +41,10 @@ wasmtime_error_t* OnEpochDeadline(const wasmtime_context_t* /*context*/, void* d
   return nullptr;
 }
 
-// Builds the call's WASI context: only the given environment, argv[0], empty
-// stdin, captured stdout/stderr; no preopened directories, no network.
-WasiConfigPtr MakeWasiConfig(const RunRequest& request, CallState* state) {
+// Builds the call's WASI context: only the given environment and argv[0]; no
+// preopened directories, no network. Wasmtime's defaults give an empty stdin;
+// stdout and stderr are written by our fd_write (wasi_output.h) into `state`.
+WasiConfigPtr MakeWasiConfig(const RunRequest& request) {
   WasiConfigPtr config(wasi_config_new());
   const char* argv[] = {request.program_name.c_str()};
   wasi_config_set_argv(config.get(), 1, argv);
@@ -66,11 +55,6 @@ WasiConfigPtr MakeWasiConfig(const RunRequest& request, CallState* state) {
     values.push_back(value.c_str());
   }
   wasi_config_set_env(config.get(), names.size(), names.data(), values.data());
-  wasm_byte_vec_t empty_stdin;
-  wasm_byte_vec_new_empty(&empty_stdin);
-  wasi_config_set_stdin_bytes(config.get(), &empty_stdin);
-  wasi_config_set_stdout_custom(config.get(), WriteCallback, &state->out, nullptr);
-  wasi_config_set_stderr_custom(config.get(), WriteCallback, &state->err, nullptr);
   return config;
 }
 
@@ -92,6 +76,17 @@ std::string CauseOf(const std::string& message) {
   }
   while (!text.empty() && text.back() == ' ') text.pop_back();
   return text;
+}
+
+// The size of the instance's exported memory; 0 without an instance or memory.
+std::uint64_t MemorySize(wasmtime_context_t* context, const wasmtime_instance_t* instance) {
+  wasmtime_extern_t memory;
+  if (instance == nullptr ||
+      !wasmtime_instance_export_get(context, instance, "memory", 6, &memory) ||
+      memory.kind != WASMTIME_EXTERN_MEMORY) {
+    return 0;
+  }
+  return wasmtime_memory_data_size(context, &memory.of.memory);
 }
 
 struct Failure {
@@ -126,17 +121,11 @@ Failure Classify(const CallState& state, const wasmtime_error_t* error, const wa
     return {RunStatus::kStackOverflow, "stack overflow (recursion deeper than the stack limit)"};
   }
   const std::string message = CauseOf(error != nullptr ? MessageOf(error) : MessageOf(trap));
-  if (instance != nullptr) {
-    wasmtime_extern_t memory;
-    if (wasmtime_instance_export_get(context, instance, "memory", 6, &memory) &&
-        memory.kind == WASMTIME_EXTERN_MEMORY) {
-      const std::uint64_t size = wasmtime_memory_data_size(context, &memory.of.memory);
-      if (size + MemoryHeadroom(limits.memory_bytes) >= limits.memory_bytes) {
-        return {RunStatus::kMemoryLimit,
-                fmt::format("memory limit of {} MiB reached ({} MiB in use; failed with: {})",
-                            limits.memory_bytes >> 20, size >> 20, message)};
-      }
-    }
+  if (const auto size = MemorySize(context, instance);
+      instance != nullptr && size + MemoryHeadroom(limits.memory_bytes) >= limits.memory_bytes) {
+    return {RunStatus::kMemoryLimit,
+            fmt::format("memory limit of {} MiB reached ({} MiB in use; failed with: {})",
+                        limits.memory_bytes >> 20, size >> 20, message)};
   }
   return {RunStatus::kTrap, "trapped: " + message};
 }
@@ -144,16 +133,12 @@ Failure Classify(const CallState& state, const wasmtime_error_t* error, const wa
 }  // namespace
 
 void OutputCapture::Append(const unsigned char* bytes, std::size_t length) {
-  const std::lock_guard lock(mutex_);
   const std::uint64_t room = cap_ > data_.size() ? cap_ - data_.size() : 0;
   if (length > room) overflowed_.store(true, std::memory_order_relaxed);
   data_.append(reinterpret_cast<const char*>(bytes), std::min<std::uint64_t>(length, room));
 }
 
-std::string OutputCapture::Take() {
-  const std::lock_guard lock(mutex_);
-  return std::move(data_);
-}
+std::string OutputCapture::Take() { return std::move(data_); }
 
 std::string_view RunStatusName(RunStatus status) {
   switch (status) {
@@ -222,18 +207,26 @@ RunResult Module::Run(const RunRequest& request) const {
                 false);
   }
 
-  const StorePtr store(wasmtime_store_new(impl_->engine->impl().engine.get(), &state, nullptr));
+  StorePtr store(wasmtime_store_new(impl_->engine->impl().engine.get(), &state, nullptr));
   wasmtime_context_t* context = wasmtime_store_context(store.get());
   wasmtime_store_limiter(store.get(), static_cast<std::int64_t>(request.limits.memory_bytes),
                          kMaxTableElements, /*instances=*/-1, /*tables=*/-1, /*memories=*/-1);
   wasmtime_context_set_epoch_deadline(context, 1);
   wasmtime_store_epoch_deadline_callback(store.get(), OnEpochDeadline, &state, nullptr);
-  if (const ErrorPtr error(
-          wasmtime_context_set_wasi(context, MakeWasiConfig(request, &state).release()));
+  if (const ErrorPtr error(wasmtime_context_set_wasi(context, MakeWasiConfig(request).release()));
       error) {
     return fail({RunStatus::kInstantiateFailed, "cannot set up WASI: " + MessageOf(error.get())},
                 true);
   }
+
+  auto phase_started = Clock::now();
+  // Adds the time since the previous mark to `phase`.
+  auto mark = [&](std::chrono::nanoseconds& phase) {
+    const auto now = Clock::now();
+    phase = now - phase_started;
+    phase_started = now;
+  };
+  result.phases.setup = phase_started - started;
 
   wasmtime_instance_t instance;
   {
@@ -251,6 +244,7 @@ RunResult Module::Run(const RunRequest& request) const {
       return fail(std::move(failure), false);
     }
   }
+  mark(result.phases.instantiate);
 
   // Runs a nullary export. proc_exit(0) ends it normally.
   auto call = [&](std::string_view name, bool in_initializer) -> std::optional<RunResult> {
@@ -277,10 +271,15 @@ RunResult Module::Run(const RunRequest& request) const {
   if (initializer != InitializerKind::kNone) {
     if (auto failed = call(InitializerName(initializer), true)) return std::move(*failed);
   }
+  mark(result.phases.initialize);
   if (auto failed = call(request.export_name, false)) return std::move(*failed);
+  mark(result.phases.call);
+  result.memory_bytes = MemorySize(context, &instance);
   if (state.out.overflowed() || state.err.overflowed()) {
     return fail(Classify(state, nullptr, nullptr, context, &instance, request.limits), false);
   }
+  store.reset();  // here rather than on return, so that elapsed includes it
+  mark(result.phases.teardown);
   return finish();
 }
 

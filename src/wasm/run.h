@@ -39,6 +39,15 @@ enum class RunStatus {
 
 std::string_view RunStatusName(RunStatus status);
 
+// Where a call's time went, for benchmarks and debug logs.
+struct RunPhases {
+  std::chrono::nanoseconds setup{0};        // store, limits, WASI context
+  std::chrono::nanoseconds instantiate{0};  // instance from the pre-linked module
+  std::chrono::nanoseconds initialize{0};   // _initialize or _start
+  std::chrono::nanoseconds call{0};         // the function itself
+  std::chrono::nanoseconds teardown{0};     // dropping the instance and store
+};
+
 struct RunResult {
   RunStatus status = RunStatus::kOk;
   std::string detail;           // what happened, for people; empty when kOk
@@ -47,6 +56,8 @@ struct RunResult {
   std::string stdout_data;
   std::string stderr_data;
   std::chrono::nanoseconds elapsed{0};
+  RunPhases phases;
+  std::uint64_t memory_bytes = 0;  // the exported memory's size when the call ended
 
   [[nodiscard]] bool ok() const { return status == RunStatus::kOk; }
 };

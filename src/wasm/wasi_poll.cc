@@ -10,19 +10,21 @@
 #include <vector>
 
 #include "wasm/call_state.h"
-#include "wasm/handles.h"
+#include "wasm/wasi_abi.h"
 
 namespace discoblocks::wasm {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// WASI preview 1 constants (wasi_snapshot_preview1 witx).
-constexpr std::uint16_t kErrnoSuccess = 0;
-constexpr std::uint16_t kErrnoBadf = 8;
-constexpr std::uint16_t kErrnoFault = 21;
-constexpr std::uint16_t kErrnoInval = 28;
-constexpr std::uint16_t kErrnoNotsup = 58;
+using wasi::kErrnoBadf;
+using wasi::kErrnoInval;
+using wasi::kErrnoNotsup;
+using wasi::kErrnoSuccess;
+using wasi::Load;
+using wasi::Store;
+
+// poll_oneoff's structures (wasi_snapshot_preview1 witx).
 constexpr std::uint8_t kEventClock = 0;
 constexpr std::uint8_t kEventFdRead = 1;
 constexpr std::uint8_t kEventFdWrite = 2;
@@ -31,18 +33,6 @@ constexpr std::uint32_t kClockMonotonic = 1;
 constexpr std::uint16_t kSubscriptionClockAbstime = 1;
 constexpr std::size_t kSubscriptionSize = 48;
 constexpr std::size_t kEventSize = 32;
-
-template <typename T>
-T Load(const std::uint8_t* at) {
-  T value;
-  std::memcpy(&value, at, sizeof(T));  // guest memory is little-endian and unaligned
-  return value;
-}
-
-template <typename T>
-void Store(std::uint8_t* at, T value) {
-  std::memcpy(at, &value, sizeof(T));
-}
 
 struct Event {
   std::uint64_t userdata = 0;
@@ -76,20 +66,12 @@ std::optional<Clock::time_point> WakeTime(std::uint32_t clock_id, std::uint64_t 
 
 wasm_trap_t* PollOneoff(void* /*env*/, wasmtime_caller_t* caller, const wasmtime_val_t* args,
                         size_t /*nargs*/, wasmtime_val_t* results, size_t /*nresults*/) {
-  auto set_errno = [&](std::uint16_t error) {
-    results[0].kind = WASMTIME_I32;
-    results[0].of.i32 = error;
-    return nullptr;
-  };
-  wasmtime_context_t* context = wasmtime_caller_context(caller);
-  auto* state = static_cast<CallState*>(wasmtime_context_get_data(context));
-  wasmtime_extern_t memory_export;
-  if (!wasmtime_caller_export_get(caller, "memory", 6, &memory_export) ||
-      memory_export.kind != WASMTIME_EXTERN_MEMORY) {
-    return set_errno(kErrnoFault);
-  }
-  std::uint8_t* memory = wasmtime_memory_data(context, &memory_export.of.memory);
-  const std::uint64_t memory_size = wasmtime_memory_data_size(context, &memory_export.of.memory);
+  auto set_errno = [&](std::uint16_t error) { return wasi::ReturnErrno(results, error); };
+  auto* state = static_cast<CallState*>(wasmtime_context_get_data(wasmtime_caller_context(caller)));
+  wasi::GuestMemory guest;
+  if (!wasi::MemoryOf(caller, &guest)) return set_errno(wasi::kErrnoFault);
+  std::uint8_t* memory = guest.data;
+  const std::uint64_t memory_size = guest.size;
 
   const auto in = static_cast<std::uint32_t>(args[0].of.i32);
   const auto out = static_cast<std::uint32_t>(args[1].of.i32);
@@ -99,7 +81,7 @@ wasm_trap_t* PollOneoff(void* /*env*/, wasmtime_caller_t* caller, const wasmtime
   if (std::uint64_t{in} + std::uint64_t{count} * kSubscriptionSize > memory_size ||
       std::uint64_t{out} + std::uint64_t{count} * kEventSize > memory_size ||
       std::uint64_t{nevents_at} + 4 > memory_size) {
-    return set_errno(kErrnoFault);
+    return set_errno(wasi::kErrnoFault);
   }
 
   const Clock::time_point now = Clock::now();
@@ -175,21 +157,7 @@ wasm_trap_t* PollOneoff(void* /*env*/, wasmtime_caller_t* caller, const wasmtime
 }  // namespace
 
 Status DefineDeadlineAwarePoll(wasmtime_linker_t* linker) {
-  wasm_valtype_vec_t params;
-  wasm_valtype_vec_t results;
-  wasm_valtype_t* param_types[4] = {wasm_valtype_new(WASM_I32), wasm_valtype_new(WASM_I32),
-                                    wasm_valtype_new(WASM_I32), wasm_valtype_new(WASM_I32)};
-  wasm_valtype_t* result_types[1] = {wasm_valtype_new(WASM_I32)};
-  wasm_valtype_vec_new(&params, 4, param_types);
-  wasm_valtype_vec_new(&results, 1, result_types);
-  const FuncTypePtr type(wasm_functype_new(&params, &results));
-  constexpr std::string_view kModule = "wasi_snapshot_preview1";
-  constexpr std::string_view kName = "poll_oneoff";
-  const ErrorPtr error(wasmtime_linker_define_func(linker, kModule.data(), kModule.size(),
-                                                   kName.data(), kName.size(), type.get(),
-                                                   PollOneoff, nullptr, nullptr));
-  if (error) return MakeError("cannot define poll_oneoff: " + MessageOf(error.get()));
-  return {};
+  return wasi::DefineErrnoFunction(linker, "poll_oneoff", 4, PollOneoff);
 }
 
 }  // namespace discoblocks::wasm

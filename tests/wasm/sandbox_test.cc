@@ -99,6 +99,17 @@ TEST(SandboxTest, OutputIsCappedAtTheLimit) {
   EXPECT_EQ(result.stdout_data.size(), request.limits.stdout_bytes);
 }
 
+TEST(SandboxTest, WritesOutsideStdoutStderrOrMemoryAreRefusedCleanly) {
+  auto module = CompileHostile("bad_writes");
+  ASSERT_NE(module, nullptr);
+  const RunResult result = module->Run(Request());
+  ASSERT_EQ(result.status, RunStatus::kOk) << result.detail;
+  // EBADF for fd 3, EFAULT for an iovec array or a buffer outside memory; nothing
+  // of the bad writes reaches the output.
+  EXPECT_EQ(result.stdout_data, "08 21 21\n");
+  ExpectNormalCallStillWorks();
+}
+
 TEST(SandboxTest, NonZeroExitKeepsStderrAndCode) {
   auto module = CompileHostile("nonzero_exit");
   ASSERT_NE(module, nullptr);
