@@ -45,6 +45,7 @@ constexpr const char* kFixturesDir = DISCOBLOCKS_BENCH_FIXTURES_DIR;
 // Engine settings under comparison, from the environment:
 //   DISCOBLOCKS_BENCH_POOLING=0      the on-demand allocator instead of the pool
 //   DISCOBLOCKS_BENCH_OPT_LEVEL=...  speed (default), speed_and_size or none
+//   DISCOBLOCKS_BENCH_KEEP_RESIDENT=N  bytes of each pooled memory kept resident
 std::shared_ptr<wasm::Engine> Engine() {
   static auto engine = [] {
     wasm::EngineOptions options;
@@ -53,6 +54,9 @@ std::shared_ptr<wasm::Engine> Engine() {
       options.pooling_allocator = std::string(pooling) != "0";
     }
     if (const char* level = std::getenv("DISCOBLOCKS_BENCH_OPT_LEVEL")) options.opt_level = level;
+    if (const char* keep = std::getenv("DISCOBLOCKS_BENCH_KEEP_RESIDENT")) {
+      options.keep_resident_bytes = std::stoul(keep);
+    }
     // NOLINTEND(concurrency-mt-unsafe)
     auto created = wasm::Engine::Create(options);
     if (!created) {

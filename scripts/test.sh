@@ -21,4 +21,8 @@ ctest --test-dir "$root/build" --output-on-failure -j "$jobs"
 echo "== build and test (ASan + UBSan): $root/build-sanitize"
 "$root/scripts/build.sh" "$root/build-sanitize" -DCMAKE_BUILD_TYPE=Debug -DDISCOBLOCKS_SANITIZE=ON
 ctest --test-dir "$root/build-sanitize" --output-on-failure -j "$jobs"
+# The benchmarks are built above (so that they cannot rot) but not run here;
+# their scripts are at least checked to parse.
+for script in "$root"/bench/*.sh "$root"/scripts/lib/*.sh; do bash -n "$script"; done
+python3 -c 'import ast, sys; ast.parse(open(sys.argv[1]).read())' "$root/bench/summary.py"
 echo "== all tests passed"

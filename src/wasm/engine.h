@@ -31,9 +31,11 @@ struct EngineOptions {
   // Pool size: instances alive at once. A call beyond it fails to instantiate
   // (an error outcome), so it must exceed the calls the process runs at once.
   std::uint32_t max_concurrent_instances = 256;
-  // Bytes of each slot's linear memory kept resident between calls, sparing the
-  // page faults of touching them again.
-  std::size_t keep_resident_bytes = std::size_t{1} << 20;
+  // Bytes of each slot's linear memory kept resident between calls (zeroed rather
+  // than returned to the kernel), sparing the page faults of touching them again.
+  // Measured (docs/performance.md): 128 KiB covers a C driver's whole memory; more
+  // costs Go drivers more in zeroing than it saves in faults.
+  std::size_t keep_resident_bytes = std::size_t{128} << 10;
   // Cranelift optimisation: "speed" (default), "speed_and_size" or "none".
   std::string opt_level = "speed";
 };
