@@ -6,7 +6,6 @@
 #include <fmt/format.h>
 
 #include "admission/diskconfig.h"
-#include "drivers/typed_calls.h"
 #include "util/duration.h"
 
 namespace discoblocks::admission {
@@ -108,17 +107,23 @@ Decision CheckWithDriver(const DiskConfig& config, const RuleContext& context) {
                    fmt::format("StorageClass \"{}\" not found", config.storage_class_name));
   }
   decision.provisioner = storage_class->value("provisioner", "");
-  const auto driver =
-      context.registry != nullptr ? context.registry->Find(decision.provisioner) : nullptr;
+  // Through the registry, which counts the call for the driver (drivers list,
+  // /drivers) and says when there is no driver.
+  drivers::CallInputs inputs;
+  inputs.storage_class = *storage_class;
+  const drivers::Outcome outcome =
+      context.registry != nullptr
+          ? context.registry->Call(decision.provisioner,
+                                   drivers::Function::kIsStorageClassValid, inputs,
+                                   context.call_options)
+          : drivers::ErrorOutcome(drivers::ErrorCause::kNoDriver, "no drivers");
   // Each message is built before `decision` is moved into the result: argument
   // evaluation order is unspecified.
-  if (!driver) {
+  if (outcome.cause == drivers::ErrorCause::kNoDriver) {
     std::string why = fmt::format("no driver for provisioner \"{}\" of StorageClass \"{}\"",
                                   decision.provisioner, config.storage_class_name);
     return DenyOne(rule::kDriverLoaded, why, std::move(decision));
   }
-  const drivers::Outcome outcome =
-      drivers::IsStorageClassValid(*driver, *storage_class, context.call_options);
   decision.warnings = outcome.warnings;
   switch (outcome.kind) {
     case drivers::OutcomeKind::kValid:

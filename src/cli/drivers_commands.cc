@@ -6,7 +6,6 @@
 #include <string>
 #include <vector>
 
-#include <fmt/chrono.h>
 #include <fmt/format.h>
 
 #include "cli/app.h"
@@ -41,58 +40,13 @@ void AddCommonFlags(CLI::App& command, CommonFlags& flags, bool table_output) {
   }
 }
 
-std::vector<std::string> ContractExports(const drivers::Driver& driver) {
-  std::vector<std::string> names;
-  for (const auto& spec : drivers::AllFunctions()) {
-    if (driver.Exports(spec.function)) names.emplace_back(spec.name);
-  }
-  return names;
-}
-
-double Milliseconds(std::chrono::nanoseconds duration) {
-  return std::chrono::duration<double, std::milli>(duration).count();
-}
-
-std::string Timestamp(std::chrono::system_clock::time_point time) {
-  return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}",
-                     std::chrono::time_point_cast<std::chrono::seconds>(time));
-}
-
-nlohmann::json EntryJson(const DriverEntry& entry) {
-  nlohmann::json doc = {{"provisioner", entry.provisioner},
-                        {"state", drivers::DriverStateName(entry.state)}};
-  if (!entry.reason.empty()) doc["reason"] = entry.reason;
-  if (entry.driver) {
-    const drivers::Driver& driver = *entry.driver;
-    doc["exports"] = ContractExports(driver);
-    doc["sha256"] = driver.sha256();
-    doc["size_bytes"] = driver.size_bytes();
-    doc["loaded_at"] = Timestamp(driver.loaded_at());
-    doc["compile_ms"] = Milliseconds(driver.module_info().compile_time);
-    doc["from_module_cache"] = driver.from_cache();
-    doc["pinned_by_manifest"] = driver.manifest() && driver.manifest()->sha256.has_value();
-    if (driver.manifest() && !driver.manifest()->description.empty()) {
-      doc["description"] = driver.manifest()->description;
-    }
-  }
-  if (!entry.last_load_error.empty()) {
-    doc["last_load_error"] = entry.last_load_error;
-    if (entry.last_load_error_at) doc["last_load_error_at"] = Timestamp(*entry.last_load_error_at);
-  }
-  doc["load_failures"] = entry.load_failures;
-  doc["versions_loaded"] = entry.versions_loaded;
-  doc["calls"] = entry.calls;
-  doc["call_failures"] = entry.call_failures;
-  return doc;
-}
-
 int List(const CommonFlags& flags) {
   auto registry = LoadRegistry(flags.drivers);
   if (!registry) return kExitError;
   const auto entries = registry->Entries();
   if (flags.output == "json") {
     nlohmann::json doc = nlohmann::json::array();
-    for (const auto& entry : entries) doc.push_back(EntryJson(entry));
+    for (const auto& entry : entries) doc.push_back(DriverEntryJson(entry));
     std::cout << DumpJson(doc) << "\n";
     return kExitOk;
   }
@@ -125,7 +79,7 @@ int Inspect(const CommonFlags& flags, const std::string& provisioner) {
     return Fail(
         fmt::format("no driver folder {} in {}", provisioner, registry->directory().string()));
   }
-  nlohmann::json doc = EntryJson(*entry);
+  nlohmann::json doc = DriverEntryJson(*entry);
   if (entry->driver) {
     const auto& driver = *entry->driver;
     const auto& info = driver.module_info();

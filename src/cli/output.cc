@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <chrono>
 
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
 #include "cli/app.h"
 
 namespace discoblocks::cli {
@@ -83,6 +86,55 @@ int ExitCodeFor(const drivers::Outcome& outcome) {
       break;
   }
   return kExitError;
+}
+
+std::vector<std::string> ContractExports(const drivers::Driver& driver) {
+  std::vector<std::string> names;
+  for (const auto& spec : drivers::AllFunctions()) {
+    if (driver.Exports(spec.function)) names.emplace_back(spec.name);
+  }
+  return names;
+}
+
+double Milliseconds(std::chrono::nanoseconds duration) {
+  return std::chrono::duration<double, std::milli>(duration).count();
+}
+
+namespace {
+
+std::string Timestamp(std::chrono::system_clock::time_point time) {
+  return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}",
+                     std::chrono::time_point_cast<std::chrono::seconds>(time));
+}
+
+}  // namespace
+
+nlohmann::json DriverEntryJson(const drivers::DriverEntry& entry) {
+  nlohmann::json doc = {{"provisioner", entry.provisioner},
+                        {"state", drivers::DriverStateName(entry.state)}};
+  if (!entry.reason.empty()) doc["reason"] = entry.reason;
+  if (entry.driver) {
+    const drivers::Driver& driver = *entry.driver;
+    doc["exports"] = ContractExports(driver);
+    doc["sha256"] = driver.sha256();
+    doc["size_bytes"] = driver.size_bytes();
+    doc["loaded_at"] = Timestamp(driver.loaded_at());
+    doc["compile_ms"] = Milliseconds(driver.module_info().compile_time);
+    doc["from_module_cache"] = driver.from_cache();
+    doc["pinned_by_manifest"] = driver.manifest() && driver.manifest()->sha256.has_value();
+    if (driver.manifest() && !driver.manifest()->description.empty()) {
+      doc["description"] = driver.manifest()->description;
+    }
+  }
+  if (!entry.last_load_error.empty()) {
+    doc["last_load_error"] = entry.last_load_error;
+    if (entry.last_load_error_at) doc["last_load_error_at"] = Timestamp(*entry.last_load_error_at);
+  }
+  doc["load_failures"] = entry.load_failures;
+  doc["versions_loaded"] = entry.versions_loaded;
+  doc["calls"] = entry.calls;
+  doc["call_failures"] = entry.call_failures;
+  return doc;
 }
 
 }  // namespace discoblocks::cli

@@ -14,6 +14,7 @@
 #include "cli/app.h"
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/output.h"
 #include "drivers/registry_metrics.h"
 #include "kube/informer.h"
 #include "server/http_server.h"
@@ -191,10 +192,16 @@ int Serve(const ServeFlags& flags) {
         const std::string_view path = PathOf(request.target);
         if (path == "/healthz") return Text(200, "ok\n");
         if (path == "/readyz") return readiness.Check();
+        if (path == "/drivers") {
+          // The live registry, as `drivers list -o json` shows an offline one.
+          nlohmann::json doc = nlohmann::json::array();
+          for (const auto& entry : registry->Entries()) doc.push_back(DriverEntryJson(entry));
+          return {200, "application/json", DumpJson(doc) + "\n", {}};
+        }
         if (path == "/metrics") {
           return {200, "text/plain; version=0.0.4; charset=utf-8", metrics.Render(), {}};
         }
-        return Text(404, "try /healthz, /readyz or /metrics\n");
+        return Text(404, "try /healthz, /readyz, /metrics or /drivers\n");
       });
   if (!health_server) return Fail(health_server.error().message);
 

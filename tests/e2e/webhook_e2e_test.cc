@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <thread>
 
@@ -361,6 +362,19 @@ TEST_F(WebhookEndToEnd, DriverChangesTakeEffectWithoutARestart) {
             std::string::npos);
   const auto still = Apply(DiskConfig(gke_spec, "gke-2"));
   EXPECT_EQ(still.exit_code, 0) << still.err;
+  // The live registry says which version serves, why the new one did not load,
+  // and how many calls it answered.
+  const json live = json::parse(Curl(fmt::format("http://127.0.0.1:{}/drivers", health_port_)).out);
+  const auto gke = std::find_if(live.begin(), live.end(), [](const json& entry) {
+    return entry["provisioner"] == "pd.csi.storage.gke.io";
+  });
+  ASSERT_NE(gke, live.end()) << live.dump();
+  EXPECT_EQ((*gke)["state"], "loaded");
+  EXPECT_NE((*gke)["last_load_error"].get<std::string>().find("does not compile"),
+            std::string::npos);
+  EXPECT_EQ((*gke)["load_failures"], 1);
+  EXPECT_GE((*gke)["calls"].get<int>(), 2);
+  EXPECT_EQ((*gke)["call_failures"], 0);
 
   // Removed: admissions for its StorageClasses are refused, saying why.
   std::filesystem::remove_all(folder);
