@@ -24,7 +24,7 @@ class Denials {
     messages_.push_back(fmt::format("{}: {}", rule_name, why));
   }
   [[nodiscard]] bool empty() const { return messages_.empty(); }
-  Decision Deny(Decision decision) const {
+  [[nodiscard]] Decision Deny(Decision decision) const {
     decision.allowed = false;
     decision.rule = first_rule_;
     decision.message = fmt::format("{}", fmt::join(messages_, "; "));
@@ -82,12 +82,12 @@ void CheckLocalRules(const DiskConfig& config, const DiskConfig* old_config, Den
   if (old_config == nullptr) return;
   if (config.storage_class_name != old_config->storage_class_name) {
     denials.Add(rule::kStorageClassNameImmutable,
-                fmt::format("spec.storageClassName cannot change (from \"{}\" to \"{}\")",
+                fmt::format(R"(spec.storageClassName cannot change (from "{}" to "{}"))",
                             old_config->storage_class_name, config.storage_class_name));
   }
   if (config.mount_point_pattern != old_config->mount_point_pattern) {
     denials.Add(rule::kMountPointPatternImmutable,
-                fmt::format("spec.mountPointPattern cannot change (from \"{}\" to \"{}\")",
+                fmt::format(R"(spec.mountPointPattern cannot change (from "{}" to "{}"))",
                             old_config->mount_point_pattern, config.mount_point_pattern));
   }
   if (config.capacity < old_config->capacity) {
@@ -113,14 +113,13 @@ Decision CheckWithDriver(const DiskConfig& config, const RuleContext& context) {
   inputs.storage_class = *storage_class;
   const drivers::Outcome outcome =
       context.registry != nullptr
-          ? context.registry->Call(decision.provisioner,
-                                   drivers::Function::kIsStorageClassValid, inputs,
-                                   context.call_options)
+          ? context.registry->Call(decision.provisioner, drivers::Function::kIsStorageClassValid,
+                                   inputs, context.call_options)
           : drivers::ErrorOutcome(drivers::ErrorCause::kNoDriver, "no drivers");
   // Each message is built before `decision` is moved into the result: argument
   // evaluation order is unspecified.
   if (outcome.cause == drivers::ErrorCause::kNoDriver) {
-    std::string why = fmt::format("no driver for provisioner \"{}\" of StorageClass \"{}\"",
+    std::string why = fmt::format(R"(no driver for provisioner "{}" of StorageClass "{}")",
                                   decision.provisioner, config.storage_class_name);
     return DenyOne(rule::kDriverLoaded, why, std::move(decision));
   }

@@ -22,6 +22,7 @@ bool MemoryOf(wasmtime_caller_t* caller, GuestMemory* memory) {
 Status DefineErrnoFunction(wasmtime_linker_t* linker, std::string_view name, int i32_params,
                            wasmtime_func_callback_t callback) {
   std::vector<wasm_valtype_t*> param_types;
+  param_types.reserve(static_cast<std::size_t>(i32_params));
   for (int i = 0; i < i32_params; ++i) param_types.push_back(wasm_valtype_new(WASM_I32));
   wasm_valtype_t* result_types[1] = {wasm_valtype_new(WASM_I32)};
   wasm_valtype_vec_t params;
