@@ -11,6 +11,7 @@
 #include "cli/app.h"
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/live_registry.h"
 #include "cli/output.h"
 #include "drivers/registry.h"
 #include "drivers/typed_calls.h"
@@ -40,34 +41,51 @@ void AddCommonFlags(CLI::App& command, CommonFlags& flags, bool table_output) {
   }
 }
 
-int List(const CommonFlags& flags) {
-  auto registry = LoadRegistry(flags.drivers);
-  if (!registry) return kExitError;
-  const auto entries = registry->Entries();
-  if (flags.output == "json") {
-    nlohmann::json doc = nlohmann::json::array();
-    for (const auto& entry : entries) doc.push_back(DriverEntryJson(entry));
-    std::cout << DumpJson(doc) << "\n";
-    return kExitOk;
-  }
-  if (entries.empty()) {
-    std::cout << "no drivers in " << registry->directory().string() << "\n";
-    return kExitOk;
-  }
-  std::vector<std::vector<std::string>> rows{{"PROVISIONER", "STATE", "SHA256", "DETAIL"}};
+// The table `drivers list` prints, from the JSON of each entry.
+void PrintDriversTable(const nlohmann::json& entries) {
+  std::vector<std::vector<std::string>> rows{
+      {"PROVISIONER", "STATE", "SHA256", "CALLS", "FAILED", "DETAIL"}};
   for (const auto& entry : entries) {
-    std::string digest = "-";
-    std::string detail = entry.reason;
-    if (entry.driver) {
-      digest = entry.driver->sha256().substr(0, 12);
-      const auto exports = ContractExports(*entry.driver);
-      detail = fmt::format("{}/{} functions: {}", exports.size(), drivers::AllFunctions().size(),
-                           fmt::join(exports, ", "));
+    std::string detail = entry.value("reason", "");
+    if (entry.contains("exports")) {
+      detail = fmt::format("{}/{} functions: {}", entry["exports"].size(),
+                           drivers::AllFunctions().size(),
+                           fmt::join(entry["exports"].get<std::vector<std::string>>(), ", "));
+    }
+    if (entry.contains("last_load_error") && entry.contains("sha256")) {
+      detail = "newest files did not load, this version serves: " +
+               entry["last_load_error"].get<std::string>();
     }
     rows.push_back(
-        {entry.provisioner, std::string(drivers::DriverStateName(entry.state)), digest, detail});
+        {entry.value("provisioner", ""), entry.value("state", ""),
+         entry.contains("sha256") ? entry["sha256"].get<std::string>().substr(0, 12) : "-",
+         std::to_string(entry.value("calls", 0)), std::to_string(entry.value("call_failures", 0)),
+         detail});
   }
   PrintTable(std::cout, rows);
+}
+
+int List(const CommonFlags& flags, const std::optional<std::string>& server) {
+  nlohmann::json entries = nlohmann::json::array();
+  std::string where;
+  if (server) {
+    auto live = FetchLiveDrivers(*server);
+    if (!live) return Fail(live.error().message);
+    entries = std::move(live).value();
+    where = *server;
+  } else {
+    auto registry = LoadRegistry(flags.drivers);
+    if (!registry) return kExitError;
+    for (const auto& entry : registry->Entries()) entries.push_back(DriverEntryJson(entry));
+    where = registry->directory().string();
+  }
+  if (flags.output == "json") {
+    std::cout << DumpJson(entries) << "\n";
+  } else if (entries.empty()) {
+    std::cout << "no drivers in " << where << "\n";
+  } else {
+    PrintDriversTable(entries);
+  }
   return kExitOk;
 }
 
@@ -198,9 +216,15 @@ void AddDriversCommands(CLI::App& app, Action& action) {
   group->require_subcommand(1);
 
   auto list_flags = std::make_shared<CommonFlags>();
+  auto server = std::make_shared<std::optional<std::string>>();
   auto* list = group->add_subcommand("list", "every driver folder with its state and functions");
   AddCommonFlags(*list, *list_flags, true);
-  list->callback([&action, list_flags] { action = [list_flags] { return List(*list_flags); }; });
+  list->add_option("--server", *server,
+                   "show the live registry of a running `discoblocks serve` instead, from its "
+                   "health port, e.g. http://127.0.0.1:8080");
+  list->callback([&action, list_flags, server] {
+    action = [list_flags, server] { return List(*list_flags, *server); };
+  });
 
   auto inspect_flags = std::make_shared<CommonFlags>();
   auto provisioner = std::make_shared<std::string>();

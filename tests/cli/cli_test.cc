@@ -187,6 +187,8 @@ INSTANTIATE_TEST_SUITE_P(
         UsageCase{{"drivers", "inspect", "nope.example.com", "--drivers-dir", "@drivers"},
                   "no driver folder nope.example.com"},
         UsageCase{{"drivers", "list", "-o", "yaml"}, "yaml"},
+        UsageCase{{"drivers", "list", "--server", "http://127.0.0.1:1"},
+                  "cannot read http://127.0.0.1:1/drivers"},
         UsageCase{{"frobnicate"}, "unknown command frobnicate"}));
 
 TEST(CliTest, InputThatIsNotAnObjectIsRefused) {

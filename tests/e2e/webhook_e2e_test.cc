@@ -375,6 +375,12 @@ TEST_F(WebhookEndToEnd, DriverChangesTakeEffectWithoutARestart) {
   EXPECT_EQ((*gke)["load_failures"], 1);
   EXPECT_GE((*gke)["calls"].get<int>(), 2);
   EXPECT_EQ((*gke)["call_failures"], 0);
+  // The same through the command line, for people.
+  const auto listed = testing::RunDiscoblocks(
+      {"drivers", "list", "--server", fmt::format("http://127.0.0.1:{}", health_port_)});
+  EXPECT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_NE(listed.out.find("newest files did not load, this version serves:"), std::string::npos)
+      << listed.out;
 
   // Removed: admissions for its StorageClasses are refused, saying why.
   std::filesystem::remove_all(folder);
