@@ -19,7 +19,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
-#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -156,14 +155,7 @@ void BM_Call(benchmark::State& state, const std::string& provisioner, drivers::F
 
 void BM_Throughput(benchmark::State& state, const std::string& provisioner) {
   const auto driver = Registry().Find(provisioner);
-  static const auto inputs = [] {
-    std::map<std::string, drivers::CallInputs> all;
-    for (const char* p : {"pd.csi.storage.gke.io", "ebs.csi.aws.com", "csi.storageos.com"}) {
-      all[p] = InputsFor(p);
-    }
-    return all;
-  }();
-  const drivers::CallInputs& input = inputs.at(provisioner);
+  const drivers::CallInputs input = InputsFor(provisioner);
   for (auto _ : state) {
     const drivers::Outcome outcome = driver->Call(drivers::Function::kIsStorageClassValid, input);
     if (outcome.kind != drivers::OutcomeKind::kValid) {

@@ -27,10 +27,16 @@ struct CallCounters {
 struct Attempt {
   ScannedFolder folder;
   std::optional<Result<std::shared_ptr<const Driver>>> result;  // unset: no main.wasm
-  bool changed_while_loading = false;
+  FolderStamp stamp_after;  // the files once read: another stamp means read mid-write
+
+  [[nodiscard]] bool changed_while_loading() const { return stamp_after != folder.stamp; }
 };
 
 std::string ShortDigest(const Driver& driver) { return driver.sha256().substr(0, 12); }
+
+// For searching scanned folders by name.
+const std::string& ProvisionerOf(const ScannedFolder& folder) { return folder.provisioner; }
+const std::string& ProvisionerOf(const std::string& name) { return name; }
 
 }  // namespace
 
@@ -87,7 +93,10 @@ std::vector<Attempt> LoadFolders(const std::shared_ptr<wasm::Engine>& engine,
                                  std::vector<ScannedFolder> folders) {
   std::vector<Attempt> attempts;
   attempts.reserve(folders.size());
-  for (auto& folder : folders) attempts.push_back({std::move(folder), std::nullopt, false});
+  for (auto& folder : folders) {
+    const FolderStamp stamp = folder.stamp;
+    attempts.push_back({std::move(folder), std::nullopt, stamp});
+  }
   const LoadOptions load_options{options.require_digest, options.module_cache.get()};
   std::atomic<std::size_t> next{0};
   auto work = [&] {
@@ -97,9 +106,8 @@ std::vector<Attempt> LoadFolders(const std::shared_ptr<wasm::Engine>& engine,
       attempt.result =
           Driver::Load(engine, attempt.folder.provisioner, attempt.folder.path, load_options);
       // Read while being written: not a version anyone wrote; look again later.
-      attempt.changed_while_loading =
-          StampOf(attempt.folder.path / kModuleFile) != attempt.folder.stamp.module ||
-          StampOf(attempt.folder.path / kManifestFile) != attempt.folder.stamp.manifest;
+      attempt.stamp_after = {StampOf(attempt.folder.path / kModuleFile),
+                             StampOf(attempt.folder.path / kManifestFile)};
     }
   };
   const unsigned cores = std::max(1U, std::thread::hardware_concurrency());
@@ -226,13 +234,13 @@ std::optional<std::chrono::milliseconds> Registry::Rescan(const WatchOptions& op
     look_again = look_again ? std::min(*look_again, delay) : delay;
   };
   std::vector<ScannedFolder> to_load;
-  std::vector<const Slot*> kept(scanned->size(), nullptr);
+  // Each folder's slot before this scan; kept unless the folder is loaded anew.
+  std::vector<const Slot*> previous(scanned->size(), nullptr);
   for (std::size_t i = 0; i < scanned->size(); ++i) {
     const ScannedFolder& folder = (*scanned)[i];
-    const Slot* previous = current->Find(folder.provisioner);
-    if (previous != nullptr && previous->stamp == folder.stamp) {
+    previous[i] = current->Find(folder.provisioner);
+    if (previous[i] != nullptr && previous[i]->stamp == folder.stamp) {
       rescan_state_->pending.erase(folder.provisioner);
-      kept[i] = previous;
       continue;
     }
     // Changed (or new): load it once its files have stopped changing.
@@ -244,8 +252,7 @@ std::optional<std::chrono::milliseconds> Registry::Rescan(const WatchOptions& op
     if (waited >= options.settle_time) {
       to_load.push_back(folder);
     } else {
-      kept[i] = previous;  // may be null: a new folder appears once it has settled
-      due_in(options.settle_time - waited);
+      due_in(options.settle_time - waited);  // a new folder appears once it has settled
     }
   }
 
@@ -254,27 +261,25 @@ std::optional<std::chrono::milliseconds> Registry::Rescan(const WatchOptions& op
   auto attempt = attempts.begin();
   for (std::size_t i = 0; i < scanned->size(); ++i) {
     const ScannedFolder& folder = (*scanned)[i];
-    const Slot* previous = current->Find(folder.provisioner);
     if (attempt != attempts.end() && attempt->folder.provisioner == folder.provisioner) {
-      if (attempt->changed_while_loading) {
-        rescan_state_->pending[folder.provisioner] = Pending{
-            {StampOf(folder.path / kModuleFile), StampOf(folder.path / kManifestFile)}, now};
+      if (attempt->changed_while_loading()) {
+        rescan_state_->pending[folder.provisioner] = Pending{attempt->stamp_after, now};
         due_in(std::max(options.settle_time, std::chrono::milliseconds(1)));
-        if (previous != nullptr) next->slots.push_back(*previous);
+        if (previous[i] != nullptr) next->slots.push_back(*previous[i]);
       } else {
         rescan_state_->pending.erase(folder.provisioner);
-        next->slots.push_back(Apply(previous, std::move(*attempt), failure_level));
+        next->slots.push_back(Apply(previous[i], std::move(*attempt), failure_level));
       }
       ++attempt;
-    } else if (kept[i] != nullptr) {
-      next->slots.push_back(*kept[i]);
+    } else if (previous[i] != nullptr) {
+      next->slots.push_back(*previous[i]);
     }
   }
   for (const Slot& slot : current->slots) {
-    if (next->Find(slot.entry.provisioner) == nullptr &&
-        std::none_of(scanned->begin(), scanned->end(), [&](const ScannedFolder& f) {
-          return f.provisioner == slot.entry.provisioner;
-        })) {
+    // `scanned` is sorted by provisioner, like the slots.
+    if (!std::binary_search(
+            scanned->begin(), scanned->end(), slot.entry.provisioner,
+            [](const auto& a, const auto& b) { return ProvisionerOf(a) < ProvisionerOf(b); })) {
       rescan_state_->pending.erase(slot.entry.provisioner);
       spdlog::info("driver {} removed: its folder is gone", slot.entry.provisioner);
     }

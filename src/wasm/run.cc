@@ -220,7 +220,7 @@ RunResult Module::Run(const RunRequest& request) const {
   }
 
   auto phase_started = Clock::now();
-  // Adds the time since the previous mark to `phase`.
+  // Sets `phase` to the time since the previous mark.
   auto mark = [&](std::chrono::nanoseconds& phase) {
     const auto now = Clock::now();
     phase = now - phase_started;
