@@ -34,7 +34,9 @@ command -v wrk >/dev/null || { echo "wrk is missing: run scripts/setup.sh" >&2; 
 local_serve_workdir load
 work=$LOCAL_SERVE_WORK
 
-# Debug logging off: one log line per decision is part of the cost we measure.
+# Debug logging off: one log line per decision is part of the cost we measure. The API
+# server alone: the rest of the cluster would only add noise to the measurement.
+LOCAL_SERVE_CLUSTER_FLAGS=--control-plane-only
 local_serve_start "$work" "$root/build-release/bin/discoblocks" "$root/build-release/drivers" \
   --log-format json --log-level info
 kubectl apply -f "$root/tests/fixtures/storageclasses/gke-pd-balanced.yaml" \

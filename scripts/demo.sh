@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The main job: build what is missing, start a local control plane, install the
+# The main job: build what is missing, start the local cluster, install the
 # DiskConfig CRD and a webhook configuration pointing at a local
 # `discoblocks serve` with the bundled drivers, apply the fixture StorageClasses
 # and DiskConfigs, and show what was accepted and what was refused, with which
@@ -24,9 +24,12 @@ work=$LOCAL_SERVE_WORK
 log "drivers (discoblocks drivers list)"
 "$discoblocks" drivers list --drivers-dir "$drivers"
 
-log "local control plane (etcd + kube-apiserver), discoblocks serve (HTTPS on 127.0.0.1)"
+log "local cluster (docs/local-cluster.md), discoblocks serve (HTTPS on 127.0.0.1)"
 local_serve_start "$work" "$discoblocks" "$drivers"
 echo "API server: $(sed -n 's/^DISCOBLOCKS_KUBE_SERVER=//p' "$work/cluster/env")"
+echo "simulated nodes (kwok) and CSI drivers (sim-csi-driver behind the real CSI sidecars):"
+kubectl get nodes -L topology.kubernetes.io/zone
+kubectl get csidrivers
 curl -s "http://127.0.0.1:$LOCAL_SERVE_HEALTH_PORT/readyz"
 local_serve_register_webhook
 

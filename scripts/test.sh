@@ -7,11 +7,11 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 jobs=$(nproc)
 
-# The local control plane (etcd, kube-apiserver, kubectl from source) is built
-# once into the cache; building it here keeps that out of the tests' timeouts.
-echo "== setup and local control plane"
+# The local cluster (Kubernetes, etcd, kwok and the CSI sidecars from source) is
+# built once into the cache; building it here keeps that out of the tests' timeouts.
+echo "== setup and local cluster"
 "$root/scripts/setup.sh" >/dev/null
-"$root/scripts/controlplane.sh" build >/dev/null
+"$root/scripts/cluster.sh" build >/dev/null
 "$root/scripts/cert-manager-crds.sh" >/dev/null
 
 echo "== build and test (RelWithDebInfo): $root/build"

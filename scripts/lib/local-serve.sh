@@ -1,8 +1,9 @@
-# Sourced, not run: a local control plane with the DiskConfig CRD and a
+# Sourced, not run: a local cluster with the DiskConfig CRD and a
 # `discoblocks serve` in front of it, for scripts/demo.sh and bench/admission-load.sh.
 #
 #   local_serve_start WORK DISCOBLOCKS DRIVERS [serve flags...]
-#       Starts the control plane in WORK/cluster, installs the CRD, makes a
+#       Starts the cluster (scripts/cluster.sh, with LOCAL_SERVE_CLUSTER_FLAGS, e.g.
+#       --control-plane-only) in WORK/cluster, installs the CRD, makes a
 #       self-signed certificate for 127.0.0.1, starts DISCOBLOCKS serve with the
 #       drivers in DRIVERS and waits until it is ready. Sets KUBECONFIG (exported),
 #       LOCAL_SERVE_PORT, LOCAL_SERVE_HEALTH_PORT, LOCAL_SERVE_PID; the server's log is
@@ -31,9 +32,11 @@ local_serve_start() {
   local_serve_work=$1
   local discoblocks=$2 drivers=$3
   shift 3
-  local_serve_bin_dir=$("$local_serve_root/scripts/controlplane.sh" build | tail -n 1)
+  # shellcheck disable=SC2086 # flags, split on purpose
+  local_serve_bin_dir=$("$local_serve_root/scripts/cluster.sh" build ${LOCAL_SERVE_CLUSTER_FLAGS:-} | tail -n 1)
   export KUBECONFIG
-  KUBECONFIG=$("$local_serve_root/scripts/controlplane.sh" start \
+  # shellcheck disable=SC2086
+  KUBECONFIG=$("$local_serve_root/scripts/cluster.sh" start ${LOCAL_SERVE_CLUSTER_FLAGS:-} \
     --data-dir "$local_serve_work/cluster" --owner-pid $$ | tail -n 1)
   kubectl apply -f "$local_serve_root/deploy/crd/discoblocks.ondat.io_diskconfigs.yaml" >/dev/null
   kubectl wait --for=condition=Established --timeout=60s \
@@ -94,7 +97,7 @@ local_serve_stop() {
   fi
   LOCAL_SERVE_PID=
   if [ -n "$local_serve_work" ]; then
-    "$local_serve_root/scripts/controlplane.sh" stop --data-dir "$local_serve_work/cluster" \
+    "$local_serve_root/scripts/cluster.sh" stop --data-dir "$local_serve_work/cluster" \
       >/dev/null 2>&1 || true
   fi
 }
