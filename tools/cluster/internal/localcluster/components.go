@@ -133,7 +133,11 @@ func (c *cluster) controllerManager() component {
 	return c.healthzComponent("kube-controller-manager",
 		"--service-account-private-key-file="+c.l.PKI("service-account.key"),
 		"--root-ca-file="+c.l.PKI("ca.crt"),
-		"--use-service-account-credentials=false")
+		"--use-service-account-credentials=false",
+		// 20 requests/s by default: the PV controller binds hundreds of
+		// claims at once in the load benchmark.
+		"--kube-api-qps=100",
+		"--kube-api-burst=200")
 }
 
 func (c *cluster) kwok() component {
@@ -199,6 +203,11 @@ func (c *cluster) sidecar(binary string, driver CSIDriver, extra ...string) comp
 				"--kubeconfig=" + c.l.Kubeconfig(),
 				"--leader-election=false",
 				fmt.Sprintf("--http-endpoint=127.0.0.1:%d", p[0]),
+				// The default, 5 requests/s, made provisioning 500 volumes take
+				// over two minutes (docs/performance.md); one local API server
+				// takes far more.
+				"--kube-api-qps=100",
+				"--kube-api-burst=200",
 			}, extra...)
 		},
 		probe: func(p []int) probe {
