@@ -101,6 +101,7 @@ build() {
   exec 8>"$cache/cluster.lock"
   flock 8
   local cmds=(kube-apiserver kubectl) tools=(localcluster)
+  [ "$scope" = tools ] && cmds=()
   if [ "$scope" = full ]; then
     cmds+=(kube-scheduler kube-controller-manager)
     tools+=(sim-csi-driver sim-kubelet-stats)
@@ -111,7 +112,7 @@ build() {
   fi
   (
     cd "$module"
-    install etcd "$bin_dir" -ldflags "-s -w" ./etcd
+    [ "$scope" = tools ] || install etcd "$bin_dir" -ldflags "-s -w" ./etcd
     for cmd in "${cmds[@]}"; do
       install "$cmd" "$bin_dir" -ldflags "$ldflags" "k8s.io/kubernetes/cmd/$cmd"
     done
@@ -139,11 +140,11 @@ case $command in
     exec "$tools_dir/localcluster" start --bin-dir "$bin_dir" "$@"
     ;;
   stop | status)
-    build control-plane
+    build tools
     exec "$tools_dir/localcluster" "$command" "$@"
     ;;
   stop-apiserver | start-apiserver)
-    build control-plane
+    build tools
     exec "$tools_dir/localcluster" "${command%-apiserver}-component" kube-apiserver "$@"
     ;;
   *) die "unknown command: $command (see $0 --help)" ;;

@@ -69,6 +69,13 @@ func main() {
 	if flags.NArg() != 0 {
 		fail(2, fmt.Errorf("unexpected argument %q", flags.Arg(0)))
 	}
+	if command == "start" && *dataDir != "" {
+		// Made first, so that the layout resolves symbolic links in its path as
+		// stop will, and both name the same directory in the same way.
+		if err := os.MkdirAll(*dataDir, 0o755); err != nil {
+			fail(1, err)
+		}
+	}
 	layout, err := localcluster.NewLayout(*dataDir)
 	if err != nil {
 		fail(2, err)
