@@ -9,8 +9,9 @@
 #       its last line of output (kubectl is there).
 #   scripts/cluster.sh start --data-dir DIR [--nodes N] [--control-plane-only] [--owner-pid PID]
 #       Fresh certificates, every component on free 127.0.0.1 ports; waits until all
-#       are ready and prints DIR/kubeconfig on its last line of output. With
-#       --owner-pid the cluster stops by itself once process PID is gone.
+#       are ready and prints DIR/kubeconfig on its last line of output (at once, when
+#       a ready cluster already runs there). With --owner-pid the cluster stops by
+#       itself once process PID is gone.
 #   scripts/cluster.sh stop --data-dir DIR
 #       Stops what start started there and waits until it is gone; fine if nothing runs.
 #   scripts/cluster.sh status --data-dir DIR

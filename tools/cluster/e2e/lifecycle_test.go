@@ -99,12 +99,21 @@ func TestOwnerGoneStopsCluster(t *testing.T) {
 	})
 }
 
-// The API server stops and starts again on the same port, etcd keeping the data.
+// The API server stops and starts again on the same port, etcd keeping the
+// data. Before that: a second start keeps the running cluster (start is
+// idempotent).
 func TestRestartAPIServer(t *testing.T) {
 	c := startCluster(t, "--control-plane-only")
 	ctx := context.Background()
 	if _, err := c.kube.CoreV1().Namespaces().Create(ctx, namespaceObject("kept"), createOptions); err != nil {
 		t.Fatal(err)
+	}
+	again, err := runScript("start", "--control-plane-only", "--data-dir", c.dir)
+	if err != nil || again != c.kubeconfig {
+		t.Fatalf("a second start: %q, %v", again, err)
+	}
+	if _, err := c.kube.CoreV1().Namespaces().Get(ctx, "kept", getOptions); err != nil {
+		t.Fatalf("after a second start, the cluster lost its data or its address: %v", err)
 	}
 	if _, err := runScript("stop-apiserver", "--data-dir", c.dir); err != nil {
 		t.Fatal(err)

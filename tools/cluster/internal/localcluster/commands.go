@@ -37,6 +37,7 @@ func lock(l Layout, wait bool) (*os.File, error) {
 // of its own (a Ctrl-C or hang-up of the caller does not reach it; stop
 // does), and returns the kubeconfig's path once every component is ready.
 // Interrupted, or when the cluster cannot start, it leaves nothing running.
+// When a ready cluster already runs in the directory, it returns that one.
 func Start(opts Options) (string, error) {
 	l := opts.Layout
 	if err := os.MkdirAll(l.Dir, 0o755); err != nil {
@@ -47,8 +48,15 @@ func Start(opts Options) (string, error) {
 		return "", err
 	}
 	defer lockFile.Close()
+	// Idempotent: a cluster that already runs and is ready here is the
+	// answer; one still starting, or failed, is not, and is stopped first.
 	if pid := readPID(l.SupervisorPID()); pid != 0 && ownedProcess(l, pid) {
-		return "", fmt.Errorf("a cluster already runs in %s (stop it first: scripts/cluster.sh stop --data-dir %s)", l.Dir, l.Dir)
+		if _, err := os.Stat(l.Ready()); err == nil {
+			fmt.Fprintf(os.Stderr, "localcluster: a cluster already runs in %s; kept\n", l.Dir)
+			return l.Kubeconfig(), nil
+		}
+		_ = syscall.Kill(pid, syscall.SIGTERM)
+		_ = waitGone(l, pid, 8*opts.StopGrace+30*time.Second)
 	}
 	sweepLeftovers(l)
 	if err := l.Reset(); err != nil {
