@@ -111,6 +111,9 @@ build() {
     external csi-resizer "$CSI_RESIZER_MODULE" "$CSI_RESIZER_SUM" ./cmd/csi-resizer
     external csi-attacher "$CSI_ATTACHER_MODULE" "$CSI_ATTACHER_SUM" ./cmd/csi-attacher
   fi
+  # Builds for other pins or sources, made over a day ago, are removed (600 MB a set).
+  find "$cache" -mindepth 1 -maxdepth 1 \( -name 'cluster-v*' -o -name 'cluster-tools-*' \) \
+    ! -path "$bin_dir" ! -path "$tools_dir" -mtime +0 -exec rm -rf {} + 2>/dev/null || true
   (
     cd "$module"
     [ "$scope" = tools ] || install etcd "$bin_dir" -ldflags "-s -w" ./etcd
