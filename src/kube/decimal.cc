@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <ranges>
 
 namespace discoblocks::kube::decimal {
 
@@ -17,9 +18,9 @@ std::pair<std::string, std::int64_t> Normalize(std::string digits, std::int64_t 
 
 void MultiplyBy1024(std::string& digits) {
   unsigned carry = 0;
-  for (auto it = digits.rbegin(); it != digits.rend(); ++it) {
-    const unsigned product = static_cast<unsigned>(*it - '0') * 1024 + carry;
-    *it = static_cast<char>('0' + product % 10);
+  for (char& digit : std::ranges::reverse_view(digits)) {
+    const unsigned product = static_cast<unsigned>(digit - '0') * 1024 + carry;
+    digit = static_cast<char>('0' + product % 10);
     carry = product / 10;
   }
   std::string head;
