@@ -186,6 +186,11 @@ Result<Quantity> Quantity::Parse(std::string_view text) {
   const auto split = Split(text);
   if (!split) {
     const std::size_t at = split.error();
+    const bool letter =
+        (text[at] >= 'a' && text[at] <= 'z') || (text[at] >= 'A' && text[at] <= 'Z');
+    if (letter && text.find_first_of("0123456789") > at) {
+      return Bad(text, fmt::format("no number before \"{}\"", ForMessage(text.substr(at))));
+    }
     return Bad(text,
                fmt::format("unexpected \"{}\" at offset {}", ForMessage(text.substr(at, 1)), at));
   }
