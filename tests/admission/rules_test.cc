@@ -128,8 +128,8 @@ INSTANTIATE_TEST_SUITE_P(
         DenialCase{"malformed capacity",
                    {{"capacity", "lots"}},
                    "well-formed",
-                   "well-formed: spec.capacity: \"lots\" is not a quantity: no number (expected "
-                   "e.g. 1Gi, 500M, 10G)"}),
+                   "well-formed: spec.capacity: \"lots\" is not a quantity: no number before "
+                   "\"lots\" (expected e.g. 1Gi, 500M, 1.5Ti or 1e9)"}),
     [](const auto& test_info) { return std::to_string(test_info.index); });
 
 TEST(RulesTest, UpdatesKeepStorageClassAndPatternAndNeverShrink) {

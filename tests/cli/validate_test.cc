@@ -111,5 +111,38 @@ TEST(ValidateTest, InputErrorsExitTwo) {
   EXPECT_NE(usage.err.find("--diskconfig"), std::string::npos) << usage.err;
 }
 
+// Regression: a capacity of "0." and 128 zeros then "1" made a 128-bit
+// denominator wrap to zero and validate die of SIGFPE. Now it is 1n (rounded
+// up, as Kubernetes does): a shrink from 1Gi, denied with a message. Written
+// as a YAML number instead, it is refused as not a quantity string.
+TEST(ValidateTest, LongFractionCapacityIsJudgedNotFatal) {
+  testing::TempDir dir;
+  const std::string header = R"(apiVersion: discoblocks.ondat.io/v1
+kind: DiskConfig
+metadata: {name: web, namespace: default}
+spec:
+  storageClassName: ebs-gp3
+  podSelector: {app: web}
+)";
+  const std::string tiny = "0." + std::string(128, '0') + "1";
+  std::ofstream(dir.path() / "old.yaml") << header << "  capacity: 1Gi\n";
+  std::ofstream(dir.path() / "quoted.yaml") << header << "  capacity: \"" << tiny << "\"\n";
+  std::ofstream(dir.path() / "number.yaml") << header << "  capacity: " << tiny << "\n";
+  const std::string sc = (FixturesDir() / "storageclasses" / "ebs-gp3.yaml").string();
+  const auto quoted =
+      RunDiscoblocks({"validate", "--diskconfig", (dir.path() / "quoted.yaml").string(),
+                      "--old-diskconfig", (dir.path() / "old.yaml").string(), "--storage-class", sc,
+                      "--drivers-dir", testing::DriversDir().string()});
+  EXPECT_EQ(quoted.exit_code, 1) << quoted.err;
+  EXPECT_EQ(quoted.out,
+            "denied: capacity-no-shrink: spec.capacity cannot shrink (from 1Gi to " + tiny + ")\n");
+  const auto number =
+      RunDiscoblocks({"validate", "--diskconfig", (dir.path() / "number.yaml").string(),
+                      "--storage-class", sc, "--drivers-dir", testing::DriversDir().string()});
+  EXPECT_TRUE(number.exit_code == 1 || number.exit_code == 2) << number.exit_code;
+  EXPECT_NE((number.out + number.err).find("spec.capacity"), std::string::npos)
+      << number.out << number.err;
+}
+
 }  // namespace
 }  // namespace discoblocks
