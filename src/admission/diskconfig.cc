@@ -1,8 +1,12 @@
 #include "admission/diskconfig.h"
 
+#include <climits>
+#include <cstdint>
+
 #include <fmt/format.h>
 
 #include "util/duration.h"
+#include "util/json_fields.h"
 
 namespace discoblocks::admission {
 namespace {
@@ -17,24 +21,35 @@ Error FieldError(std::string_view field, std::string_view why) {
   return MakeError(fmt::format("{}: {}", field, why));
 }
 
-Result<std::string> String(const json& object, const char* key, std::string_view field) {
-  const auto found = object.find(key);
-  if (found == object.end() || found->is_null()) return std::string();
-  if (!found->is_string()) return FieldError(field, "must be a string");
-  return found->get<std::string>();
+// Stands in for an absent object, so that its fields read as absent.
+const json& NoObject() {
+  static const json kNone = json::object();
+  return kNone;
 }
 
 Result<int> Integer(const json& object, const char* key, std::string_view field) {
   const auto found = object.find(key);
   if (found == object.end() || !found->is_number_integer()) {
-    return FieldError(field, "must be an integer");
+    return FieldError(field, found == object.end()
+                                 ? "must be an integer"
+                                 : fmt::format("must be an integer, got {}", JsonTypeName(*found)));
   }
+  // get<int>() would silently wrap a value out of int's range.
+  const bool in_range =
+      found->is_number_unsigned()
+          ? found->get<std::uint64_t>() <= static_cast<std::uint64_t>(INT_MAX)
+          : found->get<std::int64_t>() >= INT_MIN && found->get<std::int64_t>() <= INT_MAX;
+  if (!in_range) return FieldError(field, fmt::format("{} is out of range", found->dump()));
   return found->get<int>();
 }
 
 Result<kube::Quantity> QuantityField(const json& object, const char* key, std::string_view field) {
   const auto found = object.find(key);
   if (found == object.end() || found->is_null()) return FieldError(field, "is required");
+  // Checked here so that a large array or object is not quoted in the message.
+  if (!found->is_string() && !found->is_number_integer()) {
+    return WrongType(field, "a quantity string such as 1Gi", *found);
+  }
   auto quantity = kube::Quantity::FromJson(*found);
   if (!quantity) return FieldError(field, quantity.error().message);
   return quantity;
@@ -65,33 +80,43 @@ json WithDefaults(json object) {
 
 Result<DiskConfig> ParseDiskConfig(const json& object) {
   if (!object.is_object()) return MakeError("not an object");
-  if (object.value("apiVersion", "") != kDiskConfigApiVersion ||
-      object.value("kind", "") != kDiskConfigKind) {
+  auto api_version = OptionalString(object, "apiVersion", "apiVersion", "missing");
+  if (!api_version) return api_version.error();
+  auto kind = OptionalString(object, "kind", "kind", "missing");
+  if (!kind) return kind.error();
+  if (*api_version != kDiskConfigApiVersion || *kind != kDiskConfigKind) {
     return MakeError(fmt::format("not a {} {} (apiVersion {}, kind {})", kDiskConfigApiVersion,
-                                 kDiskConfigKind, object.value("apiVersion", "missing"),
-                                 object.value("kind", "missing")));
+                                 kDiskConfigKind, *api_version, *kind));
   }
   DiskConfig config;
-  const json metadata = object.value("metadata", json::object());
-  if (!metadata.is_object()) return FieldError("metadata", "must be an object");
-  config.ns = metadata.value("namespace", "");
-  config.name = metadata.value("name", "");
-  const json spec = object.value("spec", json());
-  if (!spec.is_object()) return FieldError("spec", "must be an object");
+  auto metadata_field = OptionalObject(object, "metadata", "metadata");
+  if (!metadata_field) return metadata_field.error();
+  const json& metadata = *metadata_field != nullptr ? **metadata_field : NoObject();
+  auto ns = OptionalString(metadata, "namespace", "metadata.namespace");
+  if (!ns) return ns.error();
+  config.ns = *ns;
+  auto name = OptionalString(metadata, "name", "metadata.name");
+  if (!name) return name.error();
+  config.name = *name;
+  auto spec_field = OptionalObject(object, "spec", "spec");
+  if (!spec_field) return spec_field.error();
+  if (*spec_field == nullptr) return FieldError("spec", "must be an object");
+  const json& spec = **spec_field;
 
-  auto storage_class = String(spec, "storageClassName", "spec.storageClassName");
+  auto storage_class = OptionalString(spec, "storageClassName", "spec.storageClassName");
   if (!storage_class) return storage_class.error();
   config.storage_class_name = *storage_class;
   auto capacity = QuantityField(spec, "capacity", "spec.capacity");
   if (!capacity) return capacity.error();
   config.capacity = *capacity;
-  auto pattern = String(spec, "mountPointPattern", "spec.mountPointPattern");
+  auto pattern = OptionalString(spec, "mountPointPattern", "spec.mountPointPattern");
   if (!pattern) return pattern.error();
   config.mount_point_pattern = *pattern;
-  auto availability = String(spec, "availabilityMode", "spec.availabilityMode");
+  auto availability = OptionalString(spec, "availabilityMode", "spec.availabilityMode");
   if (!availability) return availability.error();
   config.availability_mode = *availability;
-  if (const auto modes = spec.find("accessModes"); modes != spec.end() && modes->is_array()) {
+  if (const auto modes = spec.find("accessModes"); modes != spec.end() && !modes->is_null()) {
+    if (!modes->is_array()) return WrongType("spec.accessModes", "an array", *modes);
     for (const json& mode : *modes) {
       if (!mode.is_string()) return FieldError("spec.accessModes", "items must be strings");
       config.access_modes.push_back(mode.get<std::string>());
@@ -100,8 +125,9 @@ Result<DiskConfig> ParseDiskConfig(const json& object) {
   config.node_selector = spec.value("nodeSelector", json());
   config.pod_selector = spec.value("podSelector", json());
 
-  const json policy = spec.value("policy", json::object());
-  if (!policy.is_object()) return FieldError("spec.policy", "must be an object");
+  auto policy_field = OptionalObject(spec, "policy", "spec.policy");
+  if (!policy_field) return policy_field.error();
+  const json& policy = *policy_field != nullptr ? **policy_field : NoObject();
   auto trigger =
       Integer(policy, "upscaleTriggerPercentage", "spec.policy.upscaleTriggerPercentage");
   if (!trigger) return trigger.error();
@@ -116,7 +142,7 @@ Result<DiskConfig> ParseDiskConfig(const json& object) {
   auto extend = QuantityField(policy, "extendCapacity", "spec.policy.extendCapacity");
   if (!extend) return extend.error();
   config.policy.extend_capacity = *extend;
-  auto cool_down_text = String(policy, "coolDown", "spec.policy.coolDown");
+  auto cool_down_text = OptionalString(policy, "coolDown", "spec.policy.coolDown");
   if (!cool_down_text) return cool_down_text.error();
   auto cool_down = ParseDuration(*cool_down_text);
   if (!cool_down) return FieldError("spec.policy.coolDown", cool_down.error().message);

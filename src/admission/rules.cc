@@ -7,6 +7,7 @@
 
 #include "admission/diskconfig.h"
 #include "util/duration.h"
+#include "util/json_fields.h"
 
 namespace discoblocks::admission {
 namespace {
@@ -106,7 +107,14 @@ Decision CheckWithDriver(const DiskConfig& config, const RuleContext& context) {
     return DenyOne(rule::kStorageClassExists,
                    fmt::format("StorageClass \"{}\" not found", config.storage_class_name));
   }
-  decision.provisioner = storage_class->value("provisioner", "");
+  // From the API server or a file, so not necessarily well-typed.
+  auto provisioner = OptionalString(*storage_class, "provisioner", "provisioner");
+  if (!provisioner) {
+    return DenyOne(rule::kStorageClassValid,
+                   fmt::format("StorageClass \"{}\": {}", config.storage_class_name,
+                               provisioner.error().message));
+  }
+  decision.provisioner = *provisioner;
   // Through the registry, which counts the call for the driver (drivers list,
   // /drivers) and says when there is no driver.
   drivers::CallInputs inputs;

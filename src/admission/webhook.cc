@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 
 #include "admission/diskconfig.h"
+#include "util/document.h"
+#include "util/json_fields.h"
 #include "util/logging.h"
 
 namespace discoblocks::admission {
@@ -14,6 +16,11 @@ using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
 constexpr const char* kAdmissionApiVersion = "admission.k8s.io/v1";
+
+// The HTTPS server already refuses bodies above 3 MiB (ServerOptions::
+// max_body_bytes); this holds for callers that bypass it. An AdmissionReview
+// carries at most two objects of etcd's 1.5 MiB each.
+constexpr ParseLimits kReviewLimits{std::size_t{3} << 20, kDefaultMaxDepth};
 
 WebhookResponse BadRequest(const std::string& message) {
   return {400, json({{"error", message}}).dump()};
@@ -27,9 +34,7 @@ std::optional<Operation> ParseOperation(const std::string& name) {
   return std::nullopt;
 }
 
-std::string ObjectName(const json& request) {
-  const std::string ns = request.value("namespace", "");
-  const std::string name = request.value("name", "");
+std::string ObjectName(const std::string& ns, const std::string& name) {
   return ns.empty() ? name : ns + "/" + name;
 }
 
@@ -62,38 +67,53 @@ WebhookResponse DiskConfigWebhook::Handle(std::string_view body) const {
     return BadRequest(message);
   };
 
+  // Limits first: copying or dumping a document recurses, so one nested too
+  // deeply must not reach the rules (or even the parser's result).
+  if (auto limits = CheckJsonLimits(body, "admission review", kReviewLimits); !limits) {
+    return bad_request(limits.error().message);
+  }
   const json review = json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (review.is_discarded()) return bad_request("request body is not JSON");
-  if (!review.is_object() || review.value("kind", "") != "AdmissionReview") {
+  // Every field is read through checked accessors: a wrong type is a 400 that
+  // names the field, never an exception.
+  const auto kind = OptionalString(review, "kind", "kind");
+  if (!kind) return bad_request(kind.error().message);
+  if (!review.is_object() || *kind != "AdmissionReview") {
     return bad_request("request body is not an AdmissionReview");
   }
-  if (review.value("apiVersion", "") != kAdmissionApiVersion) {
+  const auto api_version = OptionalString(review, "apiVersion", "apiVersion", "(missing)");
+  if (!api_version) return bad_request(api_version.error().message);
+  if (*api_version != kAdmissionApiVersion) {
     return bad_request(fmt::format("AdmissionReview apiVersion {} is not supported; use {}",
-                                   review.value("apiVersion", "(missing)"), kAdmissionApiVersion));
+                                   *api_version, kAdmissionApiVersion));
   }
-  const auto request_field = review.find("request");
-  if (request_field == review.end() || !request_field->is_object()) {
-    return bad_request("AdmissionReview has no request");
-  }
-  const json& request = *request_field;
-  const auto uid = request.find("uid");
-  if (uid == request.end() || !uid->is_string() || uid->get<std::string>().empty()) {
-    return bad_request("AdmissionReview request has no uid");
-  }
-  operation_name = request.value("operation", "");
+  const auto request_field = OptionalObject(review, "request", "request");
+  if (!request_field) return bad_request(request_field.error().message);
+  if (*request_field == nullptr) return bad_request("AdmissionReview has no request");
+  const json& request = **request_field;
+  const auto uid = OptionalString(request, "uid", "request.uid");
+  if (!uid) return bad_request(uid.error().message);
+  if (uid->empty()) return bad_request("AdmissionReview request has no uid");
+  const auto operation_field = OptionalString(request, "operation", "request.operation");
+  if (!operation_field) return bad_request(operation_field.error().message);
+  operation_name = *operation_field;
   const auto operation = ParseOperation(operation_name);
   if (!operation) return bad_request(fmt::format("unknown operation \"{}\"", operation_name));
+  const auto ns = OptionalString(request, "namespace", "request.namespace");
+  if (!ns) return bad_request(ns.error().message);
+  const auto name = OptionalString(request, "name", "request.name");
+  if (!name) return bad_request(name.error().message);
+  const auto object = OptionalObject(request, "object", "request.object");
+  if (!object) return bad_request(object.error().message);
+  const auto old_object = OptionalObject(request, "oldObject", "request.oldObject");
+  if (!old_object) return bad_request(old_object.error().message);
 
-  const json* object =
-      request.contains("object") && request["object"].is_object() ? &request["object"] : nullptr;
-  const json* old_object = request.contains("oldObject") && request["oldObject"].is_object()
-                               ? &request["oldObject"]
-                               : nullptr;
   // The API server has applied the CRD's defaults; applying them again makes
   // the rules independent of how the CRD was installed.
-  const std::optional<json> current = object ? std::optional(WithDefaults(*object)) : std::nullopt;
+  const std::optional<json> current =
+      *object != nullptr ? std::optional(WithDefaults(**object)) : std::nullopt;
   const std::optional<json> previous =
-      old_object ? std::optional(WithDefaults(*old_object)) : std::nullopt;
+      *old_object != nullptr ? std::optional(WithDefaults(**old_object)) : std::nullopt;
   const Decision decision = Validate(*operation, current ? &*current : nullptr,
                                      previous ? &*previous : nullptr, context_);
 
@@ -105,7 +125,7 @@ WebhookResponse DiskConfigWebhook::Handle(std::string_view body) const {
   record(decision.allowed ? "allowed" : "denied");
   LogEvent(
       spdlog::level::info, "admission decision",
-      {{"object", ObjectName(request)},
+      {{"object", ObjectName(*ns, *name)},
        {"operation", operation_name},
        {"provisioner", decision.provisioner},
        {"allowed", decision.allowed},

@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "util/document.h"
+
 namespace discoblocks::cli {
 namespace {
 
@@ -43,6 +45,9 @@ Result<nlohmann::json> FetchLiveDrivers(const std::string& base_url) {
   if (status != 200) {
     return MakeError(
         fmt::format("{} answered {} (is this the health port of discoblocks serve?)", url, status));
+  }
+  if (auto limits = CheckJsonLimits(body, url, {kMaxBody, kDefaultMaxDepth}); !limits) {
+    return limits.error();
   }
   auto doc = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (!doc.is_array()) {

@@ -13,6 +13,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/output.h"
+#include "util/json_fields.h"
 
 namespace discoblocks::cli {
 namespace {
@@ -32,21 +33,25 @@ int Validate(const ValidateFlags& flags) {
   if (!storage_class) return Fail(storage_class.error().message);
   auto old_object = ReadObject(flags.old_diskconfig);
   if (!old_object) return Fail(old_object.error().message);
-  if ((**object).value("kind", "") != admission::kDiskConfigKind) {
-    return Fail(fmt::format("{}: not a DiskConfig (kind {})", flags.diskconfig,
-                            (**object).value("kind", "missing")));
+  const auto kind = OptionalString(**object, "kind", "kind", "missing");
+  if (!kind) return Fail(fmt::format("{}: {}", flags.diskconfig, kind.error().message));
+  if (*kind != admission::kDiskConfigKind) {
+    return Fail(fmt::format("{}: not a DiskConfig (kind {})", flags.diskconfig, *kind));
+  }
+  const auto provisioner = OptionalString(**storage_class, "provisioner", "provisioner");
+  if (!provisioner) {
+    return Fail(fmt::format("{}: {}", flags.storage_class, provisioner.error().message));
   }
 
   // Only the driver this StorageClass needs is compiled.
-  auto registry = LoadRegistry(flags.drivers, (**storage_class).value("provisioner", ""));
+  auto registry = LoadRegistry(flags.drivers, *provisioner);
   if (!registry) return kExitError;
   admission::RuleContext context;
   context.registry = registry.get();
   const nlohmann::json& the_class = **storage_class;
   context.storage_class = [&](std::string_view name) -> std::optional<nlohmann::json> {
     const auto metadata = the_class.find("metadata");
-    if (metadata != the_class.end() && metadata->is_object() &&
-        metadata->value("name", "") == name) {
+    if (metadata != the_class.end() && StringOr(*metadata, "name") == name) {
       return the_class;
     }
     return std::nullopt;

@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "util/document.h"
+
 namespace discoblocks::drivers {
 namespace {
 
@@ -175,6 +177,11 @@ class Interpreter {
       if (!stderr_text.empty()) return Fail(ErrorCause::kDriverReported, Excerpt(stderr_text));
       if (empty_is_none) return Succeed(OutcomeKind::kOk, json::array(), {});
       return Fail(ErrorCause::kBadOutput, fmt::format("printed nothing; expected {}", shape));
+    }
+    // Nesting is checked first: the result is copied (recursively) on its way to
+    // callers. Its size is already bounded by the driver's stdout limit.
+    if (auto limits = CheckJsonLimits(text, "output", {kNoByteLimit, kDefaultMaxDepth}); !limits) {
+      return Fail(ErrorCause::kBadOutput, limits.error().message);
     }
     json value = json::parse(text, nullptr, /*allow_exceptions=*/false);
     if (value.is_discarded()) {

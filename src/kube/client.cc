@@ -8,6 +8,8 @@
 #include <fmt/format.h>
 
 #include "kube/transport.h"
+#include "util/document.h"
+#include "util/json_fields.h"
 
 namespace discoblocks::kube {
 namespace {
@@ -26,8 +28,8 @@ std::string Query(const std::vector<std::pair<std::string_view, std::string>>& p
 
 std::string NameOf(const json& object) {
   const auto metadata = object.find("metadata");
-  if (metadata == object.end() || !metadata->is_object()) return {};
-  return metadata->value("name", "");
+  if (metadata == object.end()) return {};
+  return StringOr(*metadata, "name");
 }
 
 // Creating is safe to repeat only when the server cannot have acted on it.
@@ -82,6 +84,12 @@ KubeResult<json> Client::Request(std::string method, std::string path, std::stri
     std::chrono::seconds retry_after{0};
     auto response = transport_->Send(request);
     if (response.ok() && response->status >= 200 && response->status < 300) {
+      // The answer is already in memory, so only its nesting is limited: what
+      // callers do with it (copy, compare, dump) recurses.
+      if (auto limits = CheckJsonLimits(response->body, what, {kNoByteLimit, kDefaultMaxDepth});
+          !limits) {
+        return MakeApiError(ErrorKind::kMalformedResponse, limits.error().message);
+      }
       json parsed = json::parse(response->body, nullptr, /*allow_exceptions=*/false);
       if (parsed.is_discarded()) {
         return MakeApiError(ErrorKind::kMalformedResponse,
@@ -129,16 +137,18 @@ KubeResult<json> Client::ListAll(const ResourceType& type, std::string_view ns,
   json all = std::move(first).value();
   if (!all.contains("items") || !all["items"].is_array()) all["items"] = json::array();
   while (true) {
-    const std::string token = all["metadata"].value("continue", "");
+    const std::string token = StringOr(all["metadata"], "continue");
     if (token.empty()) break;
     options.continue_token = token;
     options.resource_version.clear();  // a continue token carries its own version
     auto page = List(type, ns, options);
     if (!page) return page;
-    for (auto& item : (*page)["items"]) all["items"].push_back(std::move(item));
+    if ((*page)["items"].is_array()) {
+      for (auto& item : (*page)["items"]) all["items"].push_back(std::move(item));
+    }
     all["metadata"] = (*page)["metadata"];
   }
-  all["metadata"].erase("continue");
+  if (all["metadata"].is_object()) all["metadata"].erase("continue");
   return all;
 }
 
@@ -212,13 +222,19 @@ KubeStatus Client::Watch(const ResourceType& type, std::string_view ns, const Wa
       const std::string_view line(pending.data() + start, end - start);
       start = end + 1;
       if (line.empty()) continue;
+      if (auto limits = CheckJsonLimits(line, what, {kNoByteLimit, kDefaultMaxDepth}); !limits) {
+        failure = MakeApiError(ErrorKind::kMalformedResponse, limits.error().message);
+        return false;
+      }
       json event = json::parse(line, nullptr, /*allow_exceptions=*/false);
-      const std::string type_name = event.is_object() ? event.value("type", "") : "";
+      const std::string type_name = StringOr(event, "type");
       if (type_name == "ERROR") {
         // An error event carries a metav1.Status, e.g. 410 Gone.
         const json& status = event["object"];
-        failure = ErrorFromResponse(status.is_object() ? status.value("code", 500) : 500,
-                                    status.dump(), what);
+        const auto code = status.is_object() ? status.find("code") : status.end();
+        failure = ErrorFromResponse(
+            code != status.end() && code->is_number_integer() ? code->get<long>() : 500,
+            status.dump(-1, ' ', false, json::error_handler_t::replace), what);
         return false;
       }
       WatchEvent parsed;

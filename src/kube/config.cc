@@ -11,6 +11,7 @@
 #include <openssl/x509.h>
 #include <yaml-cpp/yaml.h>
 
+#include "util/document.h"
 #include "util/files.h"
 
 namespace discoblocks::kube {
@@ -181,13 +182,9 @@ Result<ClientConfig> LoadKubeconfig(const std::filesystem::path& path,
                                     const std::optional<std::string>& context) {
   auto text = ReadFile(path);
   if (!text) return MakeError("kubeconfig: " + text.error().message);
-  YAML::Node root;
-  try {
-    root = YAML::Load(*text);
-  } catch (const YAML::Exception& e) {
-    return MakeError(fmt::format("kubeconfig {}: not valid YAML: line {}, column {}: {}",
-                                 path.string(), e.mark.line + 1, e.mark.column + 1, e.msg));
-  }
+  auto loaded = LoadYaml(*text, fmt::format("kubeconfig {}", path.string()));
+  if (!loaded) return loaded.error();
+  const YAML::Node& root = *loaded;
   try {
     auto config = ParseKubeconfig(root, path, context);
     if (!config)

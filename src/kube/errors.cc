@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "util/document.h"
+#include "util/json_fields.h"
+
 namespace discoblocks::kube {
 
 std::string_view ErrorKindName(ErrorKind kind) {
@@ -96,18 +99,22 @@ ErrorKind KindOf(long http_status, std::string_view reason) {
 ApiError ErrorFromResponse(long http_status, std::string_view body, std::string_view what) {
   ApiError error;
   error.http_status = static_cast<int>(http_status);
-  const auto status = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  // A body nested too deeply is quoted as text like any other non-Status.
+  const bool within_limits = CheckJsonLimits(body, what, {kNoByteLimit, kDefaultMaxDepth}).ok();
+  const auto status = within_limits
+                          ? nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false)
+                          : nlohmann::json();
   std::string server_message;
-  if (status.is_object() && status.value("kind", "") == "Status") {
-    server_message = status.value("message", "");
-    error.reason = status.value("reason", "");
+  if (StringOr(status, "kind") == "Status") {
+    server_message = StringOr(status, "message");
+    error.reason = StringOr(status, "reason");
     const auto details = status.find("details");
     if (details != status.end() && details->is_object() && details->contains("causes") &&
         (*details)["causes"].is_array()) {
       for (const auto& cause : (*details)["causes"]) {
         if (!cause.is_object()) continue;
         error.causes.push_back(
-            {cause.value("field", ""), cause.value("reason", ""), cause.value("message", "")});
+            {StringOr(cause, "field"), StringOr(cause, "reason"), StringOr(cause, "message")});
       }
     }
   } else if (!body.empty()) {

@@ -4,6 +4,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "util/json_fields.h"
+
 namespace discoblocks::kube {
 namespace {
 
@@ -14,14 +16,14 @@ std::string Key(std::string_view ns, std::string_view name) {
 }
 
 std::string KeyOf(const json& object) {
-  const json& metadata = object["metadata"];
-  return Key(metadata.value("namespace", ""), metadata.value("name", ""));
+  const auto metadata = object.find("metadata");
+  if (metadata == object.end()) return Key("", "");
+  return Key(StringOr(*metadata, "namespace"), StringOr(*metadata, "name"));
 }
 
 std::string VersionOf(const json& object) {
   const auto metadata = object.find("metadata");
-  return metadata != object.end() && metadata->is_object() ? metadata->value("resourceVersion", "")
-                                                           : std::string();
+  return metadata != object.end() ? StringOr(*metadata, "resourceVersion") : std::string();
 }
 
 }  // namespace
@@ -171,7 +173,7 @@ bool Informer::Relist() {
       if (fresh.find(key) == fresh.end()) deleted.push_back(object);
     }
     objects_ = std::move(fresh);
-    resource_version_ = (*listed)["metadata"].value("resourceVersion", "");
+    resource_version_ = StringOr((*listed)["metadata"], "resourceVersion");
     ++stats_.lists;
     synced_ = true;
   }

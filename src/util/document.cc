@@ -1,13 +1,15 @@
 #include "util/document.h"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cstdint>
-#include <regex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
 namespace discoblocks {
@@ -20,19 +22,68 @@ bool IsOneOf(const std::string& value, std::initializer_list<const char*> option
                      [&](const char* option) { return value == option; });
 }
 
+// The core schema's number patterns, matched by hand: std::regex_match
+// recurses once per character in libstdc++, so a plain scalar of 200,000
+// digits overflowed the stack.
+
+// Skips characters of `text` from `at` that satisfy `accept`; returns how many.
+template <typename Accept>
+std::size_t Skip(std::string_view text, std::size_t& at, Accept accept) {
+  const std::size_t start = at;
+  while (at < text.size() && accept(text[at])) ++at;
+  return at - start;
+}
+
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+bool IsOctalDigit(char c) { return c >= '0' && c <= '7'; }
+bool IsHexDigit(char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; }
+
+void SkipSign(std::string_view text, std::size_t& at) {
+  if (at < text.size() && (text[at] == '-' || text[at] == '+')) ++at;
+}
+
+// [-+]?[0-9]+
+bool IsDecimal(std::string_view text) {
+  std::size_t at = 0;
+  SkipSign(text, at);
+  return Skip(text, at, IsDigit) > 0 && at == text.size();
+}
+
+// 0o[0-7]+ or 0x[0-9a-fA-F]+
+bool IsOctalOrHex(std::string_view text) {
+  if (text.size() < 3 || text[0] != '0' || (text[1] != 'o' && text[1] != 'x')) return false;
+  std::size_t at = 2;
+  return Skip(text, at, text[1] == 'o' ? IsOctalDigit : IsHexDigit) > 0 && at == text.size();
+}
+
+// [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?
+bool IsFloat(std::string_view text) {
+  std::size_t at = 0;
+  SkipSign(text, at);
+  const std::size_t integer_digits = Skip(text, at, IsDigit);
+  std::size_t fraction_digits = 0;
+  if (at < text.size() && text[at] == '.') {
+    ++at;
+    fraction_digits = Skip(text, at, IsDigit);
+  }
+  if (integer_digits == 0 && fraction_digits == 0) return false;
+  if (at < text.size() && (text[at] == 'e' || text[at] == 'E')) {
+    ++at;
+    SkipSign(text, at);
+    if (Skip(text, at, IsDigit) == 0) return false;
+  }
+  return at == text.size();
+}
+
 // Resolves a plain (unquoted, untagged) YAML scalar by the YAML 1.2 core schema.
 json ResolvePlainScalar(const std::string& text) {
   if (text.empty() || IsOneOf(text, {"~", "null", "Null", "NULL"})) return nullptr;
   if (IsOneOf(text, {"true", "True", "TRUE"})) return true;
   if (IsOneOf(text, {"false", "False", "FALSE"})) return false;
 
-  static const std::regex kDecimal("[-+]?[0-9]+");
-  static const std::regex kOctal("0o[0-7]+");
-  static const std::regex kHex("0x[0-9a-fA-F]+");
-  static const std::regex kFloat("[-+]?(\\.[0-9]+|[0-9]+(\\.[0-9]*)?)([eE][-+]?[0-9]+)?");
   const char* begin = text.data();
   const char* end = text.data() + text.size();
-  if (std::regex_match(text, kDecimal)) {
+  if (IsDecimal(text)) {
     int64_t value = 0;
     const char* digits = text[0] == '+' ? begin + 1 : begin;
     if (auto [ptr, ec] = std::from_chars(digits, end, value); ec == std::errc() && ptr == end) {
@@ -41,7 +92,7 @@ json ResolvePlainScalar(const std::string& text) {
     // Out of int64 range: keep the magnitude as a float, as JSON parsers do.
     return std::strtod(text.c_str(), nullptr);
   }
-  if (std::regex_match(text, kOctal) || std::regex_match(text, kHex)) {
+  if (IsOctalOrHex(text)) {
     uint64_t value = 0;
     const int base = text[1] == 'o' ? 8 : 16;
     if (auto [ptr, ec] = std::from_chars(begin + 2, end, value, base);
@@ -50,7 +101,7 @@ json ResolvePlainScalar(const std::string& text) {
     }
     return text;
   }
-  if (std::regex_match(text, kFloat)) return std::strtod(text.c_str(), nullptr);
+  if (IsFloat(text)) return std::strtod(text.c_str(), nullptr);
   return text;
 }
 
@@ -63,40 +114,104 @@ json ScalarToJson(const YAML::Node& node) {
   return ResolvePlainScalar(text);
 }
 
-Result<json> YamlToJson(const YAML::Node& node, int depth) {
-  // yaml-cpp already limits nesting while parsing; this guards the conversion.
-  constexpr int kMaxDepth = 512;
-  if (depth > kMaxDepth) return MakeError("document nested too deeply");
-  switch (node.Type()) {
-    case YAML::NodeType::Undefined:
-    case YAML::NodeType::Null:
-      return json(nullptr);
-    case YAML::NodeType::Scalar:
-      return ScalarToJson(node);
-    case YAML::NodeType::Sequence: {
-      json array = json::array();
-      for (const auto& item : node) {
-        auto converted = YamlToJson(item, depth + 1);
-        if (!converted) return converted;
-        array.push_back(std::move(converted).value());
-      }
-      return array;
-    }
-    case YAML::NodeType::Map: {
-      json object = json::object();
-      for (const auto& entry : node) {
-        if (!entry.first.IsScalar()) {
-          return MakeError(
-              fmt::format("line {}: mapping keys must be strings", entry.first.Mark().line + 1));
+Error DepthError(std::string_view what, int max_depth) {
+  return MakeError(fmt::format("{}: nested deeper than the limit of {} levels", what, max_depth));
+}
+
+// Aliases let a few bytes of YAML stand for many nodes; a document may expand
+// to at most this many nodes beyond one per byte of its text.
+constexpr std::size_t kYamlNodeAllowance = std::size_t{1} << 20;
+
+Error TooManyNodes(std::string_view what, std::size_t budget) {
+  return MakeError(
+      fmt::format("{}: expands to more than {} nodes (through aliases)", what, budget));
+}
+
+// Recursion is bounded by `limits.max_depth`, checked on entry.
+class YamlConverter {
+ public:
+  YamlConverter(std::string_view what, const ParseLimits& limits, std::size_t budget)
+      : what_(what), limits_(limits), budget_(budget) {}
+
+  Result<json> Convert(const YAML::Node& node, int depth) {
+    if (++nodes_ > budget_) return TooManyNodes(what_, budget_);
+    switch (node.Type()) {
+      case YAML::NodeType::Undefined:
+      case YAML::NodeType::Null:
+        return json(nullptr);
+      case YAML::NodeType::Scalar:
+        return ScalarToJson(node);
+      case YAML::NodeType::Sequence: {
+        if (depth + 1 > limits_.max_depth) return DepthError(what_, limits_.max_depth);
+        json array = json::array();
+        for (const auto& item : node) {
+          auto converted = Convert(item, depth + 1);
+          if (!converted) return converted;
+          array.push_back(std::move(converted).value());
         }
-        auto converted = YamlToJson(entry.second, depth + 1);
-        if (!converted) return converted;
-        object[entry.first.Scalar()] = std::move(converted).value();
+        return array;
       }
-      return object;
+      case YAML::NodeType::Map: {
+        if (depth + 1 > limits_.max_depth) return DepthError(what_, limits_.max_depth);
+        json object = json::object();
+        for (const auto& entry : node) {
+          if (!entry.first.IsScalar()) {
+            return MakeError(fmt::format("{}: line {}: mapping keys must be strings", what_,
+                                         entry.first.Mark().line + 1));
+          }
+          auto converted = Convert(entry.second, depth + 1);
+          if (!converted) return converted;
+          object[entry.first.Scalar()] = std::move(converted).value();
+        }
+        return object;
+      }
+    }
+    return json(nullptr);
+  }
+
+ private:
+  std::string_view what_;
+  const ParseLimits& limits_;
+  std::size_t budget_;
+  std::size_t nodes_ = 0;
+};
+
+// The nesting of a node tree, measured with an explicit stack (aliases make
+// it a graph, hence the node budget).
+Status CheckYamlDepth(const YAML::Node& root, std::string_view what, const ParseLimits& limits,
+                      std::size_t budget) {
+  std::vector<std::pair<YAML::Node, int>> pending{{root, 0}};
+  std::size_t nodes = 0;
+  while (!pending.empty()) {
+    auto [node, depth] = std::move(pending.back());
+    pending.pop_back();
+    if (++nodes > budget) return TooManyNodes(what, budget);
+    if (!node.IsSequence() && !node.IsMap()) continue;
+    if (depth + 1 > limits.max_depth) return DepthError(what, limits.max_depth);
+    for (const auto& item : node) {
+      if (node.IsMap()) {
+        pending.emplace_back(item.first, depth + 1);
+        pending.emplace_back(item.second, depth + 1);
+      } else {
+        pending.emplace_back(item, depth + 1);
+      }
     }
   }
-  return json(nullptr);
+  return {};
+}
+
+// `expected` names what the text should have been, for syntax errors.
+Result<std::vector<YAML::Node>> LoadAllYaml(std::string_view text, std::string_view what,
+                                            const ParseLimits& limits, std::string_view expected) {
+  try {
+    return YAML::LoadAll(std::string(text));
+  } catch (const YAML::DeepRecursion&) {
+    // yaml-cpp's guard (thousands of levels) is above any sensible max_depth.
+    return DepthError(what, limits.max_depth);
+  } catch (const YAML::Exception& e) {
+    return MakeError(fmt::format("{}: not valid {}: line {}, column {}: {}", what, expected,
+                                 e.mark.line + 1, e.mark.column + 1, e.msg));
+  }
 }
 
 bool LooksLikeJson(std::string_view text) {
@@ -106,26 +221,76 @@ bool LooksLikeJson(std::string_view text) {
 
 }  // namespace
 
-Result<nlohmann::json> ParseDocument(std::string_view text, std::string_view what) {
+Status CheckJsonLimits(std::string_view text, std::string_view what, const ParseLimits& limits) {
+  if (text.size() > limits.max_bytes) {
+    return MakeError(fmt::format("{} is {} bytes, above the limit of {} bytes", what, text.size(),
+                                 limits.max_bytes));
+  }
+  int depth = 0;
+  bool in_string = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;  // the escaped character, which may be a quote
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    switch (c) {
+      case '"':
+        in_string = true;
+        break;
+      case '[':
+      case '{':
+        if (++depth > limits.max_depth) return DepthError(what, limits.max_depth);
+        break;
+      case ']':
+      case '}':
+        // Unbalanced closers are malformed; the parser rejects them.
+        if (depth > 0) --depth;
+        break;
+      default:
+        break;
+    }
+  }
+  return {};
+}
+
+Result<nlohmann::json> ParseJson(std::string_view text, std::string_view what,
+                                 const ParseLimits& limits) {
+  if (auto status = CheckJsonLimits(text, what, limits); !status) return status.error();
+  try {
+    return json::parse(text);
+  } catch (const json::exception& e) {
+    return MakeError(fmt::format("{}: not valid JSON: {}", what, e.what()));
+  }
+}
+
+Result<nlohmann::json> ParseDocument(std::string_view text, std::string_view what,
+                                     const ParseLimits& limits) {
+  if (text.size() > limits.max_bytes) return CheckJsonLimits(text, what, limits).error();
   // JSON first when it looks like JSON, for exact numbers and clearer errors;
   // flow-style YAML also starts with { or [, so a JSON failure falls back to YAML.
+  // The bracket scan also bounds flow-style YAML (conservatively: a bracket
+  // inside a single-quoted YAML string counts).
   std::string json_error;
   if (LooksLikeJson(text)) {
+    if (auto status = CheckJsonLimits(text, what, limits); !status) return status.error();
     try {
       return json::parse(text);
     } catch (const json::parse_error& e) {
       json_error = e.what();
     }
   }
-  std::vector<YAML::Node> documents;
-  try {
-    documents = YAML::LoadAll(std::string(text));
-  } catch (const YAML::Exception& e) {
+  auto loaded = LoadAllYaml(text, what, limits, "YAML or JSON");
+  if (!loaded) {
     if (!json_error.empty())
       return MakeError(fmt::format("{}: not valid JSON: {}", what, json_error));
-    return MakeError(fmt::format("{}: not valid YAML or JSON: line {}, column {}: {}", what,
-                                 e.mark.line + 1, e.mark.column + 1, e.msg));
+    return loaded.error();
   }
+  const std::vector<YAML::Node>& documents = *loaded;
   if (documents.empty() || documents[0].IsNull()) {
     return MakeError(fmt::format("{}: empty document", what));
   }
@@ -133,9 +298,20 @@ Result<nlohmann::json> ParseDocument(std::string_view text, std::string_view wha
     return MakeError(
         fmt::format("{}: holds {} YAML documents; expected one", what, documents.size()));
   }
-  auto converted = YamlToJson(documents[0], 0);
-  if (!converted) return MakeError(fmt::format("{}: {}", what, converted.error().message));
-  return converted;
+  YamlConverter converter(what, limits, text.size() + kYamlNodeAllowance);
+  return converter.Convert(documents[0], 0);
+}
+
+Result<YAML::Node> LoadYaml(std::string_view text, std::string_view what,
+                            const ParseLimits& limits) {
+  if (text.size() > limits.max_bytes) return CheckJsonLimits(text, what, limits).error();
+  auto loaded = LoadAllYaml(text, what, limits, "YAML");
+  if (!loaded) return loaded.error();
+  YAML::Node root = loaded->empty() ? YAML::Node() : (*loaded)[0];
+  if (auto status = CheckYamlDepth(root, what, limits, text.size() + kYamlNodeAllowance); !status) {
+    return status.error();
+  }
+  return root;
 }
 
 }  // namespace discoblocks

@@ -96,6 +96,66 @@ spec:
             "denied: capacity-no-shrink: spec.capacity cannot shrink (from 2Gi to 1Gi)\n");
 }
 
+// Issue "Hardening": one field nested 200,000 arrays deep made validate die
+// of a segmentation fault (exit 139) while copying the document.
+TEST(ValidateTest, DeeplyNestedFieldExitsTwoNamingTheLimit) {
+  testing::TempDir dir;
+  constexpr std::size_t kDeep = 200'000;
+  const std::string deep = std::string(kDeep, '[') + std::string(kDeep, ']');
+  std::ofstream(dir.path() / "deep.json")
+      << R"({"apiVersion":"discoblocks.ondat.io/v1","kind":"DiskConfig",)"
+      << R"("metadata":{"name":"web"},"spec":{"storageClassName":"ebs-gp3","capacity":)" << deep
+      << "}}";
+  std::ofstream(dir.path() / "deep.yaml")
+      << "apiVersion: discoblocks.ondat.io/v1\nkind: DiskConfig\nmetadata: {name: web}\n"
+      << "spec:\n  storageClassName: ebs-gp3\n  capacity: " << deep << "\n";
+  const std::string sc = (FixturesDir() / "storageclasses" / "ebs-gp3.yaml").string();
+  for (const char* name : {"deep.json", "deep.yaml"}) {
+    const std::string path = (dir.path() / name).string();
+    const auto result = RunDiscoblocks({"validate", "--diskconfig", path, "--storage-class", sc,
+                                        "--drivers-dir", testing::DriversDir().string()});
+    EXPECT_EQ(result.exit_code, 2) << name << ": " << result.err;
+    EXPECT_EQ(result.err,
+              "discoblocks: " + path + ": nested deeper than the limit of 100 levels\n");
+    // The StorageClass and the old DiskConfig are read the same way.
+    const auto as_class = RunDiscoblocks({"validate", "--diskconfig", sc, "--storage-class", path});
+    EXPECT_EQ(as_class.exit_code, 2) << as_class.err;
+    EXPECT_NE(as_class.err.find("nested deeper than the limit of 100 levels"), std::string::npos)
+        << as_class.err;
+  }
+}
+
+TEST(ValidateTest, WrongTypesNameTheField) {
+  testing::TempDir dir;
+  std::ofstream(dir.path() / "kind.yaml") << "kind: 5\n";
+  std::ofstream(dir.path() / "dc.yaml") << R"(apiVersion: discoblocks.ondat.io/v1
+kind: DiskConfig
+metadata: {name: web, namespace: default}
+spec:
+  storageClassName: ebs-gp3
+  capacity: [1Gi]
+)";
+  std::ofstream(dir.path() / "sc.yaml") << "kind: StorageClass\nprovisioner: [x]\n";
+  const std::string sc = (FixturesDir() / "storageclasses" / "ebs-gp3.yaml").string();
+  const auto kind = RunDiscoblocks(
+      {"validate", "--diskconfig", (dir.path() / "kind.yaml").string(), "--storage-class", sc});
+  EXPECT_EQ(kind.exit_code, 2);
+  EXPECT_NE(kind.err.find("kind: expected a string, got a number"), std::string::npos) << kind.err;
+  const auto provisioner =
+      RunDiscoblocks({"validate", "--diskconfig", (dir.path() / "dc.yaml").string(),
+                      "--storage-class", (dir.path() / "sc.yaml").string()});
+  EXPECT_EQ(provisioner.exit_code, 2);
+  EXPECT_NE(provisioner.err.find("provisioner: expected a string, got an array"), std::string::npos)
+      << provisioner.err;
+  const auto capacity =
+      RunDiscoblocks({"validate", "--diskconfig", (dir.path() / "dc.yaml").string(),
+                      "--storage-class", sc, "--drivers-dir", testing::DriversDir().string()});
+  EXPECT_EQ(capacity.exit_code, 1) << capacity.err;
+  EXPECT_EQ(capacity.out,
+            "denied: well-formed: spec.capacity: expected a quantity string such as 1Gi, got an "
+            "array\n");
+}
+
 TEST(ValidateTest, InputErrorsExitTwo) {
   const std::string sc = (FixturesDir() / "storageclasses" / "ebs-gp3.yaml").string();
   auto missing =

@@ -141,6 +141,26 @@ TEST(InterpretTest, PvcStubMustBeAPersistentVolumeClaim) {
   EXPECT_EQ(Interpret(Function::kGetPVCStub, Ran("")).kind, OutcomeKind::kError);
 }
 
+// The result is copied on its way to callers, and copying recurses: output
+// nested deeper than the limit is bad output, not a crash.
+TEST(InterpretTest, OutputNestedTooDeeplyIsBadOutputNamingTheLimit) {
+  constexpr std::size_t kDeep = 200'000;
+  const std::string stub = R"({"kind":"PersistentVolumeClaim","spec":)" + std::string(kDeep, '[') +
+                           std::string(kDeep, ']') + "}";
+  const std::string topology = std::string(kDeep, '[') + std::string(kDeep, ']');
+  for (const auto& [function, out] :
+       {std::pair{Function::kGetPVCStub, stub},
+        std::pair{Function::kGetStorageClassAllowedTopology, topology}}) {
+    const Outcome outcome = Interpret(function, Ran(out));
+    EXPECT_EQ(outcome.kind, OutcomeKind::kError);
+    EXPECT_EQ(outcome.cause, ErrorCause::kBadOutput);
+    EXPECT_NE(outcome.reason.find("driver example.csi.io: "), std::string::npos) << outcome.reason;
+    EXPECT_NE(outcome.reason.find(": output: nested deeper than the limit of 100 levels"),
+              std::string::npos)
+        << outcome.reason;
+  }
+}
+
 TEST(InterpretTest, PodLabelsMustBeStrings) {
   EXPECT_EQ(Interpret(Function::kGetCSIDriverPodLabels, Ran("{\"app\":\"x\"}")).kind,
             OutcomeKind::kOk);

@@ -91,6 +91,15 @@ INSTANTIATE_TEST_SUITE_P(
                       BadManifest{"limits: {memory: 0}\n", "limits.memory must be above 0"}),
     [](const auto& param) { return std::to_string(param.index); });
 
+TEST(ManifestTest, DeeplyNestedManifestIsRefusedNamingTheLimit) {
+  constexpr std::size_t kDeep = 200'000;
+  const std::string text =
+      "limits:\n  time: " + std::string(kDeep, '[') + std::string(kDeep, ']') + "\n";
+  const auto manifest = ParseManifest(text, "x/driver.yaml");
+  ASSERT_FALSE(manifest);
+  EXPECT_EQ(manifest.error().message, "x/driver.yaml: nested deeper than the limit of 100 levels");
+}
+
 TEST(ManifestTest, ADigestThatDoesNotMatchIsRefusedWithBothDigests) {
   TempDir dir;
   dir.CopyDriver("gke", GkeModule());

@@ -117,6 +117,81 @@ TEST(ClientFaultTest, WatchWithGarbageIsMalformed) {
   EXPECT_EQ(watched.error().kind, ErrorKind::kMalformedResponse);
 }
 
+// Copying or dumping a document recurses; one nested 200,000 levels deep is
+// refused before it is parsed.
+TEST(ClientFaultTest, AnswerNestedTooDeeplyIsMalformed) {
+  const std::string deep = R"({"kind":"ConfigMap","data":)" + std::string(200'000, '[') +
+                           std::string(200'000, ']') + "}";
+  FakeHttpServer server([&](const std::string&) { return FakeHttpServer::Response(200, deep); });
+  auto result = ClientFor(server)->Get(resources::kConfigMaps, "default", "x");
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().kind, ErrorKind::kMalformedResponse);
+  EXPECT_EQ(result.error().message,
+            "get configmaps default/x: nested deeper than the limit of 100 levels");
+
+  FakeHttpServer watch_server(
+      [&](const std::string&) { return FakeHttpServer::Response(200, deep + "\n"); });
+  std::atomic<bool> cancel{false};
+  auto watched = ClientFor(watch_server)
+                     ->Watch(
+                         resources::kConfigMaps, "default", {},
+                         [](const WatchEvent&) { return true; }, cancel);
+  ASSERT_FALSE(watched.ok());
+  EXPECT_EQ(watched.error().kind, ErrorKind::kMalformedResponse);
+  EXPECT_NE(watched.error().message.find("nested deeper than the limit of 100 levels"),
+            std::string::npos)
+      << watched.error().message;
+
+  FakeHttpServer error_server(
+      [&](const std::string&) { return FakeHttpServer::Response(500, deep); });
+  auto failed = ClientFor(error_server)->Get(resources::kConfigMaps, "default", "x");
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.error().http_status, 500);
+}
+
+// nlohmann's value() and get<>() throw on a wrong type; an answer with one is
+// read as absent or malformed, never as an exception.
+TEST(ClientFaultTest, WrongTypesInAnswersAreNotExceptions) {
+  FakeHttpServer list_server([](const std::string&) {
+    return FakeHttpServer::Response(200, R"({"kind":"ConfigMapList","metadata":"x","items":5})");
+  });
+  auto listed = ClientFor(list_server)->ListAll(resources::kConfigMaps, "default", {});
+  ASSERT_TRUE(listed.ok()) << listed.error().message;
+  EXPECT_EQ((*listed)["items"], nlohmann::json::array());
+
+  FakeHttpServer status_server([](const std::string&) {
+    return FakeHttpServer::Response(
+        409, R"({"kind":"Status","message":7,"reason":["x"],"details":{"causes":[{"field":1}]}})");
+  });
+  auto conflict = ClientFor(status_server)->Get(resources::kConfigMaps, "default", "x");
+  ASSERT_FALSE(conflict.ok());
+  EXPECT_EQ(conflict.error().kind, ErrorKind::kConflict);
+
+  FakeHttpServer watch_server([](const std::string&) {
+    return FakeHttpServer::Response(200, R"({"type":5,"object":{}})"
+                                         "\n");
+  });
+  std::atomic<bool> cancel{false};
+  auto watched = ClientFor(watch_server)
+                     ->Watch(
+                         resources::kConfigMaps, "default", {},
+                         [](const WatchEvent&) { return true; }, cancel);
+  ASSERT_FALSE(watched.ok());
+  EXPECT_EQ(watched.error().kind, ErrorKind::kMalformedResponse);
+
+  FakeHttpServer error_event_server([](const std::string&) {
+    return FakeHttpServer::Response(200,
+                                    R"({"type":"ERROR","object":{"kind":"Status","code":"410"}})"
+                                    "\n");
+  });
+  auto errored = ClientFor(error_event_server)
+                     ->Watch(
+                         resources::kConfigMaps, "default", {},
+                         [](const WatchEvent&) { return true; }, cancel);
+  ASSERT_FALSE(errored.ok());
+  EXPECT_EQ(errored.error().http_status, 500);
+}
+
 TEST(ClientFaultTest, StalledWatchIsCancelledPromptly) {
   FakeHttpServer server([](const std::string&) { return std::string(); });
   std::atomic<bool> cancel{false};

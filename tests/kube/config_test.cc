@@ -146,6 +146,21 @@ TEST_F(KubeconfigTest, BrokenKubeconfigsSayWhatIsWrong) {
             std::string::npos);
 }
 
+TEST_F(KubeconfigTest, DeeplyNestedKubeconfigIsAnErrorNotACrash) {
+  constexpr std::size_t kDeep = 200'000;
+  const std::string flow = "clusters: " + std::string(kDeep, '[') + std::string(kDeep, ']') + "\n";
+  std::string block;
+  for (std::size_t i = 0; i < kDeep; ++i) block += "- ";
+  block += "x\n";
+  for (const std::string& text : {flow, block}) {
+    const auto path = Write("deep", text);
+    const auto config = LoadKubeconfig(path);
+    ASSERT_FALSE(config.ok());
+    EXPECT_EQ(config.error().message,
+              "kubeconfig " + path.string() + ": nested deeper than the limit of 100 levels");
+  }
+}
+
 TEST(InClusterConfigTest, ReadsServiceAccountFilesAndEnvironment) {
   TempDir dir;
   const auto pair = testing::SelfSignedCertificate("cluster-ca");
