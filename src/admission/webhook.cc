@@ -52,12 +52,15 @@ DiskConfigWebhook::DiskConfigWebhook(RuleContext context, metrics::Registry* met
 
 WebhookResponse DiskConfigWebhook::Handle(std::string_view body) const {
   const auto started = Clock::now();
-  std::string operation_name = "unknown";
+  std::string operation_name;
+  // The metric's label takes only known values: an operation named by the
+  // client must not create a time series of its own.
+  std::string operation_label = "unknown";
   auto record = [&](const std::string& result) {
     if (requests_ == nullptr) return;
     const std::string endpoint(kValidateDiskConfigPath);
     requests_->Increment(
-        {{"endpoint", endpoint}, {"operation", operation_name}, {"result", result}});
+        {{"endpoint", endpoint}, {"operation", operation_label}, {"result", result}});
     latency_->Observe({{"endpoint", endpoint}},
                       std::chrono::duration<double>(Clock::now() - started).count());
   };
@@ -98,6 +101,7 @@ WebhookResponse DiskConfigWebhook::Handle(std::string_view body) const {
   if (!operation_field) return bad_request(operation_field.error().message);
   operation_name = *operation_field;
   const auto operation = ParseOperation(operation_name);
+  operation_label = operation ? operation_name : "other";
   if (!operation) return bad_request(fmt::format("unknown operation \"{}\"", operation_name));
   const auto ns = OptionalString(request, "namespace", "request.namespace");
   if (!ns) return bad_request(ns.error().message);

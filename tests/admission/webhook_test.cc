@@ -151,6 +151,21 @@ INSTANTIATE_TEST_SUITE_P(
             "unknown operation \"PATCH\""}),
     [](const auto& test_info) { return std::to_string(test_info.index); });
 
+// Issue "Hardening": metric labels take values from fixed sets only. An
+// operation the client makes up is counted as "other", whatever it is.
+TEST_F(WebhookTest, MadeUpOperationsShareOneTimeSeries) {
+  for (const std::string operation : {"PATCH", "X-1", "X-2", "{\"a\"}"}) {
+    json review = Review("CREATE", testing::Fixture("diskconfigs/nginx-ebs.yaml"));
+    review["request"]["operation"] = operation;
+    EXPECT_EQ(webhook_.Handle(review.dump()).http_status, 400);
+  }
+  const std::string text = metrics_.Render();
+  EXPECT_NE(text.find("operation=\"other\",result=\"bad_request\"} 4"), std::string::npos) << text;
+  for (const std::string made_up : {"PATCH", "X-1", "X-2"}) {
+    EXPECT_EQ(text.find(made_up), std::string::npos) << made_up << " became a label:\n" << text;
+  }
+}
+
 // Issue "Hardening": one field nested 200,000 arrays deep crashed the process
 // (copying the parsed document recursed); now it is a 400 naming the limit.
 TEST_F(WebhookTest, DeeplyNestedBodyGets400NamingTheLimit) {
