@@ -15,6 +15,15 @@ namespace {
 using testing::FixturesDir;
 using testing::RunDiscoblocks;
 
+// A DiskConfig without its capacity; tests append "  capacity: ...".
+constexpr const char* kWebDiskConfigHead = R"(apiVersion: discoblocks.ondat.io/v1
+kind: DiskConfig
+metadata: {name: web, namespace: default}
+spec:
+  storageClassName: ebs-gp3
+  podSelector: {app: web}
+)";
+
 struct ValidateCase {
   std::string diskconfig;
   std::string storage_class;
@@ -77,15 +86,8 @@ spec:
 
 TEST(ValidateTest, UpdateThatShrinksIsDenied) {
   testing::TempDir dir;
-  const std::string header = R"(apiVersion: discoblocks.ondat.io/v1
-kind: DiskConfig
-metadata: {name: web, namespace: default}
-spec:
-  storageClassName: ebs-gp3
-  podSelector: {app: web}
-)";
-  std::ofstream(dir.path() / "old.yaml") << header << "  capacity: 2Gi\n";
-  std::ofstream(dir.path() / "new.yaml") << header << "  capacity: 1Gi\n";
+  std::ofstream(dir.path() / "old.yaml") << kWebDiskConfigHead << "  capacity: 2Gi\n";
+  std::ofstream(dir.path() / "new.yaml") << kWebDiskConfigHead << "  capacity: 1Gi\n";
   const auto result =
       RunDiscoblocks({"validate", "--diskconfig", (dir.path() / "new.yaml").string(),
                       "--old-diskconfig", (dir.path() / "old.yaml").string(), "--storage-class",
@@ -177,17 +179,11 @@ TEST(ValidateTest, InputErrorsExitTwo) {
 // as a YAML number instead, it is refused as not a quantity string.
 TEST(ValidateTest, LongFractionCapacityIsJudgedNotFatal) {
   testing::TempDir dir;
-  const std::string header = R"(apiVersion: discoblocks.ondat.io/v1
-kind: DiskConfig
-metadata: {name: web, namespace: default}
-spec:
-  storageClassName: ebs-gp3
-  podSelector: {app: web}
-)";
   const std::string tiny = "0." + std::string(128, '0') + "1";
-  std::ofstream(dir.path() / "old.yaml") << header << "  capacity: 1Gi\n";
-  std::ofstream(dir.path() / "quoted.yaml") << header << "  capacity: \"" << tiny << "\"\n";
-  std::ofstream(dir.path() / "number.yaml") << header << "  capacity: " << tiny << "\n";
+  std::ofstream(dir.path() / "old.yaml") << kWebDiskConfigHead << "  capacity: 1Gi\n";
+  std::ofstream(dir.path() / "quoted.yaml")
+      << kWebDiskConfigHead << "  capacity: \"" << tiny << "\"\n";
+  std::ofstream(dir.path() / "number.yaml") << kWebDiskConfigHead << "  capacity: " << tiny << "\n";
   const std::string sc = (FixturesDir() / "storageclasses" / "ebs-gp3.yaml").string();
   const auto quoted =
       RunDiscoblocks({"validate", "--diskconfig", (dir.path() / "quoted.yaml").string(),
