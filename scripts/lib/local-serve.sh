@@ -50,7 +50,7 @@ local_serve_start() {
   "$discoblocks" serve --kubeconfig "$KUBECONFIG" --drivers-dir "$drivers" \
     --address 127.0.0.1 --port "$LOCAL_SERVE_PORT" --health-port "$LOCAL_SERVE_HEALTH_PORT" \
     --tls-cert-file "$local_serve_work/tls.crt" \
-    --tls-private-key-file "$local_serve_work/tls.key" "$@" \
+    --tls-private-key-file "$local_serve_work/tls.key" --shutdown-delay 0s "$@" \
     >"$local_serve_work/serve.log" 2>&1 &
   LOCAL_SERVE_PID=$!
   local _

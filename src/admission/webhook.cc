@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "admission/diskconfig.h"
+#include "admission/limits.h"
 #include "util/document.h"
 #include "util/json_fields.h"
 #include "util/logging.h"
@@ -16,11 +17,6 @@ using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
 constexpr const char* kAdmissionApiVersion = "admission.k8s.io/v1";
-
-// The HTTPS server already refuses bodies above 3 MiB (ServerOptions::
-// max_body_bytes); this holds for callers that bypass it. An AdmissionReview
-// carries at most two objects of etcd's 1.5 MiB each.
-constexpr ParseLimits kReviewLimits{std::size_t{3} << 20, kDefaultMaxDepth};
 
 WebhookResponse BadRequest(const std::string& message) {
   return {400, json({{"error", message}}).dump()};

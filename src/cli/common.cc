@@ -64,7 +64,8 @@ std::shared_ptr<drivers::ModuleCache> OpenModuleCache(const DriverFlags& flags) 
 }  // namespace
 
 std::unique_ptr<drivers::Registry> LoadRegistry(const DriverFlags& flags,
-                                                std::optional<std::string> only) {
+                                                std::optional<std::string> only,
+                                                MissingDriversDir missing) {
   auto engine = wasm::Engine::Create();
   if (!engine) {
     Fail(engine.error().message);
@@ -77,8 +78,11 @@ std::unique_ptr<drivers::Registry> LoadRegistry(const DriverFlags& flags,
   options.module_cache = OpenModuleCache(flags);
   auto registry = drivers::Registry::Load(std::move(engine).value(), options);
   if (const auto error = registry->directory_error()) {
-    Fail(*error);
-    return nullptr;
+    if (missing == MissingDriversDir::kFail) {
+      Fail(*error);
+      return nullptr;
+    }
+    spdlog::warn("serving without drivers until the directory can be read: {}", *error);
   }
   return registry;
 }

@@ -25,11 +25,18 @@ struct DriverFlags {
 };
 void AddDriverFlags(CLI::App& command, DriverFlags& flags);
 
+// Whether a drivers directory that cannot be read stops the command. A one-off
+// command has nothing to do without it; `serve` keeps serving and picks the
+// drivers up when the directory appears.
+enum class MissingDriversDir { kFail, kTolerate };
+
 // Loads the drivers (all, or one folder) as the flags say. Null, with a message
-// printed, when the engine cannot start or the directory cannot be read. A module
-// cache that cannot be used is reported and loading goes on without it.
-std::unique_ptr<drivers::Registry> LoadRegistry(const DriverFlags& flags,
-                                                std::optional<std::string> only = std::nullopt);
+// printed, when the engine cannot start or (kFail) the directory cannot be
+// read. A module cache that cannot be used is reported and loading goes on
+// without it.
+std::unique_ptr<drivers::Registry> LoadRegistry(
+    const DriverFlags& flags, std::optional<std::string> only = std::nullopt,
+    MissingDriversDir missing = MissingDriversDir::kFail);
 
 // Reads a Kubernetes object from a YAML or JSON file; nullopt when no path.
 Result<std::optional<nlohmann::json>> ReadObject(const std::optional<std::string>& path);

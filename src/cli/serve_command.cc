@@ -10,6 +10,8 @@
 
 #include <fmt/format.h>
 
+#include "admission/deadline.h"
+#include "admission/limits.h"
 #include "admission/webhook.h"
 #include "cli/app.h"
 #include "cli/commands.h"
@@ -17,9 +19,12 @@
 #include "cli/output.h"
 #include "drivers/registry_metrics.h"
 #include "kube/informer.h"
+#include "operator/probes.h"
 #include "server/http_server.h"
+#include "util/cpu_quota.h"
 #include "util/duration.h"
 #include "util/logging.h"
+#include "util/worker_pool.h"
 
 namespace discoblocks::cli {
 namespace {
@@ -35,62 +40,12 @@ struct ServeFlags {
   std::string driver_timeout = "2s";
   std::string driver_rescan_interval = "10s";
   std::string driver_settle_time = "1s";
+  unsigned driver_workers = 0;   // 0: from the CPU quota
+  std::size_t driver_queue = 0;  // 0: kQueuePerWorker per worker
+  std::size_t max_connections = 64;
+  std::string shutdown_delay = "5s";
   std::string log_format = "json";
   std::string log_level = "info";
-};
-
-// Readiness: drivers loaded, StorageClasses cached, API server answering. The
-// API server check is cached briefly so that probes do not hammer it.
-class Readiness {
- public:
-  Readiness(const drivers::Registry& registry, const kube::Informer& storage_classes,
-            const kube::Client& client)
-      : registry_(registry), storage_classes_(storage_classes), client_(client) {}
-
-  server::HttpResponse Check() {
-    std::size_t loaded = 0;
-    std::size_t failed = 0;
-    // Not a reason to be unready (the previous version serves), but worth seeing.
-    std::string replacements;
-    for (const auto& entry : registry_.Entries()) {
-      loaded += entry.state == drivers::DriverState::kLoaded ? 1 : 0;
-      failed += entry.state == drivers::DriverState::kFailed ? 1 : 0;
-      if (entry.driver && !entry.last_load_error.empty()) {
-        replacements +=
-            fmt::format("  {}: new version did not load, sha256 {} serves: {}\n", entry.provisioner,
-                        entry.driver->sha256().substr(0, 12), entry.last_load_error);
-      }
-    }
-    const auto directory_error = registry_.directory_error();
-    const bool drivers_ok = !directory_error && loaded > 0;
-    const bool synced = storage_classes_.HasSynced();
-    const std::string api = ApiServerState();
-    const bool ready = drivers_ok && synced && api == "reachable";
-    std::string body =
-        fmt::format("drivers: {} loaded, {} failed{}\n{}storageclasses: {}\nkubernetes: {}\n",
-                    loaded, failed, directory_error ? " (" + *directory_error + ")" : "",
-                    replacements, synced ? "synced" : "not synced", api);
-    return {ready ? 200 : 503, "text/plain; charset=utf-8", body, {}};
-  }
-
- private:
-  std::string ApiServerState() {
-    const std::lock_guard lock(mutex_);
-    const auto now = std::chrono::steady_clock::now();
-    if (now - checked_at_ > std::chrono::seconds(5) || state_.empty()) {
-      auto ping = client_.Ping(std::chrono::seconds(2));
-      state_ = ping ? "reachable" : "unreachable: " + ping.error().message;
-      checked_at_ = now;
-    }
-    return state_;
-  }
-
-  const drivers::Registry& registry_;
-  const kube::Informer& storage_classes_;
-  const kube::Client& client_;
-  std::mutex mutex_;
-  std::string state_;
-  std::chrono::steady_clock::time_point checked_at_;
 };
 
 // The path of a request target, without its query (the API server adds
@@ -101,24 +56,57 @@ server::HttpResponse Text(int status, std::string body) {
   return {status, "text/plain; charset=utf-8", std::move(body), {}};
 }
 
-// Waits for SIGTERM or SIGINT, which every thread has blocked.
-int WaitForSignal() {
+// Without a CPU quota a big node would get a pool as wide as the node, and
+// each worker may hold a driver's whole memory limit: above this many, say so
+// with --driver-workers (and size the memory limit to match).
+constexpr unsigned kMaxDefaultWorkers = 4;
+constexpr std::size_t kQueuePerWorker = 32;
+
+sigset_t TerminationSignals() {
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  return signals;
+}
+
+// Waits for SIGTERM or SIGINT, which every thread has blocked.
+int WaitForSignal() {
+  const sigset_t signals = TerminationSignals();
   int received = 0;
   sigwait(&signals, &received);
   return received;
 }
 
+// Sleeps for `delay` unless a second signal asks to stop at once.
+void DrainDelay(std::chrono::nanoseconds delay) {
+  const sigset_t signals = TerminationSignals();
+  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(delay);
+  timespec wait{static_cast<time_t>(seconds.count()), static_cast<long>((delay - seconds).count())};
+  const auto until = std::chrono::steady_clock::now() + delay;
+  while (wait.tv_sec > 0 || wait.tv_nsec > 0) {
+    if (sigtimedwait(&signals, nullptr, &wait) >= 0) return;  // asked again: stop now
+    if (errno != EINTR) return;                               // EAGAIN: the delay passed
+    const auto left = until - std::chrono::steady_clock::now();
+    if (left <= std::chrono::nanoseconds(0)) return;
+    const auto left_s = std::chrono::duration_cast<std::chrono::seconds>(left);
+    wait = {static_cast<time_t>(left_s.count()), static_cast<long>((left - left_s).count())};
+  }
+}
+
+// The most memory requests can hold at once, for the log and the docs: each
+// worker runs one driver call (up to its memory limit) on one parsed review;
+// each connection may be receiving a body up to the limit.
+std::uint64_t WorstCaseMemory(unsigned workers, std::size_t connections,
+                              std::uint64_t driver_memory, std::uint64_t body_bytes) {
+  const std::uint64_t per_worker = driver_memory + admission::kMaxParsedReviewBytes;
+  return workers * per_worker + connections * body_bytes;
+}
+
 int Serve(const ServeFlags& flags) {
   SetupLogging(flags.log_format == "json" ? LogFormat::kJson : LogFormat::kText, flags.log_level);
   // Block the signals before any thread starts, so that only sigwait sees them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
+  const sigset_t signals = TerminationSignals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   auto timeout = ParseDuration(flags.driver_timeout);
@@ -130,13 +118,15 @@ int Serve(const ServeFlags& flags) {
   }
   auto settle_time = ParseDuration(flags.driver_settle_time);
   if (!settle_time) return Fail("--driver-settle-time: " + settle_time.error().message);
+  auto shutdown_delay = ParseDuration(flags.shutdown_delay);
+  if (!shutdown_delay) return Fail("--shutdown-delay: " + shutdown_delay.error().message);
   auto config = kube::LoadDefaultConfig(flags.kubeconfig);
   if (!config) return Fail(config.error().message);
   auto client = kube::Client::Create(*config);
   if (!client) return Fail(client.error().message);
 
   metrics::Registry metrics;
-  auto registry = LoadRegistry(flags.drivers);
+  auto registry = LoadRegistry(flags.drivers, std::nullopt, MissingDriversDir::kTolerate);
   if (!registry) return kExitError;
   for (const auto& entry : registry->Entries()) {
     LogEvent(
@@ -167,10 +157,29 @@ int Serve(const ServeFlags& flags) {
   context.call_options.observer = admission::DriverCallMetrics(metrics);
   const admission::DiskConfigWebhook webhook(context, &metrics);
 
+  // Driver calls get their own threads, as many as the CPU quota allows.
+  const unsigned cpus = UsableCpus();
+  WorkerPool::Options pool_options;
+  pool_options.name = "driver workers";
+  pool_options.workers =
+      flags.driver_workers != 0 ? flags.driver_workers : std::min(cpus, kMaxDefaultWorkers);
+  pool_options.queue_capacity =
+      flags.driver_queue != 0 ? flags.driver_queue : kQueuePerWorker * pool_options.workers;
+  WorkerPool driver_pool(pool_options);
+  const auto driver_time = context.call_options.limits.time;
+  op::Probes probes(
+      {registry.get(), &storage_classes, &driver_pool,
+       std::max<std::chrono::milliseconds>(3 * driver_time, std::chrono::seconds(10))});
+
   server::ServerOptions webhook_options;
   webhook_options.address = flags.address;
   webhook_options.port = flags.port;
   webhook_options.tls = server::TlsFiles{flags.tls_cert_file, flags.tls_key_file};
+  webhook_options.max_connections = flags.max_connections;
+  webhook_options.handler_pool = &driver_pool;
+  webhook_options.queue_wait = [driver_time](const server::HttpRequest& request) {
+    return admission::QueueWait(request.target, driver_time);
+  };
   auto webhook_server = server::HttpServer::Start(
       webhook_options, [&](const server::HttpRequest& request) -> server::HttpResponse {
         if (PathOf(request.target) != admission::kValidateDiskConfigPath) {
@@ -183,15 +192,17 @@ int Serve(const ServeFlags& flags) {
       });
   if (!webhook_server) return Fail(webhook_server.error().message);
 
-  Readiness readiness(*registry, storage_classes, **client);
   server::ServerOptions health_options;
   health_options.address = flags.address;
   health_options.port = flags.health_port;
+  // Probes and scrapes come from a few clients; more is someone else.
+  health_options.max_connections = 32;
+  health_options.threads = 1;
   auto health_server = server::HttpServer::Start(
       health_options, [&](const server::HttpRequest& request) -> server::HttpResponse {
         const std::string_view path = PathOf(request.target);
-        if (path == "/healthz") return Text(200, "ok\n");
-        if (path == "/readyz") return readiness.Check();
+        if (path == "/healthz") return probes.Liveness();
+        if (path == "/readyz") return probes.Readiness();
         if (path == "/drivers") {
           // The live registry, as `drivers list -o json` shows an offline one.
           nlohmann::json doc = nlohmann::json::array();
@@ -205,16 +216,31 @@ int Serve(const ServeFlags& flags) {
       });
   if (!health_server) return Fail(health_server.error().message);
 
-  LogEvent(spdlog::level::info, "serving",
-           {{"webhook", fmt::format("https://{}:{}{}", flags.address, (*webhook_server)->port(),
-                                    admission::kValidateDiskConfigPath)},
-            {"health", fmt::format("http://{}:{}", flags.address, (*health_server)->port())},
-            {"kubernetes", config->server}});
+  LogEvent(
+      spdlog::level::info, "serving",
+      {{"webhook", fmt::format("https://{}:{}{}", flags.address, (*webhook_server)->port(),
+                               admission::kValidateDiskConfigPath)},
+       {"health", fmt::format("http://{}:{}", flags.address, (*health_server)->port())},
+       {"kubernetes", config->server},
+       {"driver_workers", pool_options.workers},
+       {"driver_queue", pool_options.queue_capacity},
+       {"cpu_quota", cpus},
+       {"max_connections", flags.max_connections},
+       {"worst_case_request_memory_mib",
+        WorstCaseMemory(pool_options.workers, flags.max_connections,
+                        context.call_options.limits.memory_bytes, webhook_options.max_body_bytes) >>
+            20}});
   const int signal_number = WaitForSignal();
   LogEvent(spdlog::level::info, "shutting down",
-           {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
+           {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"},
+            {"drain_delay", FormatDuration(*shutdown_delay)}});
+  // Endpoints take a moment to drop this replica: until they have, requests
+  // still arrive and are answered. A second signal cuts the wait short.
+  probes.BeginShutdown();
+  DrainDelay(*shutdown_delay);
   // Finish what is in flight, then stop watching.
   (*webhook_server)->Shutdown();
+  driver_pool.Stop();
   (*health_server)->Shutdown();
   storage_classes.Stop();
   LogEvent(spdlog::level::info, "stopped", nlohmann::json::object());
@@ -244,6 +270,14 @@ void AddServeCommand(CLI::App& app, Action& action) {
                       "how often the drivers directory is rescanned besides inotify events");
   command->add_option("--driver-settle-time", flags->driver_settle_time,
                       "how long a changed driver file must stay unchanged before it is loaded");
+  command->add_option("--driver-workers", flags->driver_workers,
+                      "threads for driver calls (default: the CPU quota, at most 4)");
+  command->add_option("--driver-queue", flags->driver_queue,
+                      "requests that may wait for a driver worker (default: 32 per worker)");
+  command->add_option("--max-connections", flags->max_connections,
+                      "webhook connections at once; more are closed (0: no cap)");
+  command->add_option("--shutdown-delay", flags->shutdown_delay,
+                      "after SIGTERM, how long to keep answering before closing, e.g. 5s");
   command->add_option("--log-format", flags->log_format, "json or text")
       ->check(CLI::IsMember({"json", "text"}));
   command->add_option("--log-level", flags->log_level, "trace, debug, info, warn, error")

@@ -288,7 +288,65 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
     request.remote_address = remote_;
 
     state_->requests.fetch_add(1, std::memory_order_relaxed);
-    Respond(Invoke(request), !keep_alive);
+    if (options().handler_pool == nullptr) {
+      Respond(Invoke(request), !keep_alive);
+    } else {
+      HandOver(std::move(request), !keep_alive);
+    }
+  }
+
+  // Runs the handler on the pool and posts its answer back to this
+  // connection's strand.
+  void HandOver(HttpRequest request, bool close) {
+    const auto wait =
+        options().queue_wait ? options().queue_wait(request) : options().request_timeout;
+    auto self = this->shared_from_this();
+    auto shared_request = std::make_shared<const HttpRequest>(std::move(request));
+    auto token = state_->PooledRequestToken();
+    const auto submitted = options().handler_pool->Submit(
+        [self, shared_request, close, token] {
+          HttpResponse response = self->Invoke(*shared_request);
+          net::post(self->executor_, [self, response = std::move(response), close]() mutable {
+            self->Respond(std::move(response), close);
+          });
+        },
+        [self, wait, close, token] {
+          net::post(self->executor_, [self, wait, close] {
+            self->Overloaded(
+                fmt::format("no worker was free within {} ms (the request's time to start)",
+                            wait.count()),
+                close);
+          });
+        },
+        WorkerPool::Clock::now() + wait);
+    switch (submitted) {
+      case WorkerPool::SubmitStatus::kQueued:
+        return;
+      case WorkerPool::SubmitStatus::kQueueFull:
+        Overloaded("every worker is busy and the queue is full", close);
+        return;
+      case WorkerPool::SubmitStatus::kStopped:
+        Overloaded("the server is shutting down", close);
+        return;
+    }
+  }
+
+  // A 503 the API server understands: a Status, whose message it passes on.
+  void Overloaded(const std::string& why, bool close) {
+    state_->overloaded.fetch_add(1, std::memory_order_relaxed);
+    spdlog::debug("http server: refused a request from {}: {}", remote_, why);
+    HttpResponse response;
+    response.status = 503;
+    response.body = nlohmann::json{{"kind", "Status"},
+                                   {"apiVersion", "v1"},
+                                   {"metadata", nlohmann::json::object()},
+                                   {"status", "Failure"},
+                                   {"reason", "ServiceUnavailable"},
+                                   {"code", 503},
+                                   {"message", "overloaded, try again: " + why}}
+                        .dump();
+    response.headers.emplace_back("Retry-After", "1");
+    Respond(std::move(response), close);
   }
 
   HttpResponse Invoke(const HttpRequest& request) {

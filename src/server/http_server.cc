@@ -1,9 +1,9 @@
 // Threading: one io_context run by `threads` threads. Each connection runs on a
-// strand of its own, and the handler is called on that strand, on an I/O
-// thread. Our handlers are short CPU-bound calls (a driver runs in
-// milliseconds), so handing them to a second pool would only add a thread hop
-// per request and a second pool size to choose; a slow handler holds up its own
-// connection only, and the others go on on the remaining threads.
+// strand of its own. The handler runs on that strand, on an I/O thread, unless
+// the options name a handler pool: then it runs there, and its answer is posted
+// back to the strand. Driver calls take milliseconds of CPU and sometimes up to
+// their time limit; on the I/O threads a few of them would stall reading and
+// writing every other connection, TLS handshakes and health probes included.
 #include "server/http_server.h"
 
 #include <algorithm>
@@ -213,6 +213,9 @@ void HttpServer::Shutdown(std::chrono::milliseconds grace) {
     live.clear();
     drained = s.state->WaitDrained(std::chrono::steady_clock::now() + kForceCloseWait);
   }
+  // A handler on the pool posts its answer to the I/O threads when it returns,
+  // so they must outlive it: the unbounded wait the header promises.
+  s.state->WaitPooledRequests();
   // With the acceptor, the timers and every connection closed, the threads run
   // out of work and return. If something still holds on, stop() makes them
   // return anyway; what is left is destroyed with the io_context.
@@ -233,6 +236,9 @@ HttpServer::Stats HttpServer::stats() const {
   Stats stats{};
   stats.connections = impl_->state->connections.load(std::memory_order_relaxed);
   stats.requests = impl_->state->requests.load(std::memory_order_relaxed);
+  stats.refused_connections = impl_->state->refused_connections.load(std::memory_order_relaxed);
+  stats.overloaded = impl_->state->overloaded.load(std::memory_order_relaxed);
+  stats.open_connections = impl_->state->live_count();
   if (impl_->certificates) {
     auto counters = impl_->certificates->counters();
     stats.certificate_reloads = counters.reloads;

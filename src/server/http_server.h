@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "util/result.h"
+#include "util/worker_pool.h"
 
 namespace discoblocks::server {
 
@@ -37,10 +38,10 @@ struct HttpResponse {
   std::vector<std::pair<std::string, std::string>> headers;
 };
 
-// Called on one of the server's threads, one call per request, concurrently for
-// different connections. It may block for a while (a driver call takes
-// milliseconds) but must return: Shutdown waits for it. An exception becomes a
-// 500 "internal error".
+// Called once per request, concurrently for different connections: on one of
+// the server's I/O threads, or on a worker of ServerOptions::handler_pool when
+// there is one. It may block for a while (a driver call takes milliseconds) but
+// must return: Shutdown waits for it. An exception becomes a 500 "internal error".
 using Handler = std::function<HttpResponse(const HttpRequest&)>;
 
 struct TlsFiles {
@@ -63,6 +64,19 @@ struct ServerOptions {
   std::chrono::milliseconds idle_timeout{60000};
   // How often the TLS files are re-read to pick up a rotated certificate.
   std::chrono::milliseconds certificate_check_interval{1000};
+  // Connections beyond this many are closed as soon as they are accepted
+  // (0: no cap). With max_body_bytes it bounds the memory requests can hold.
+  std::size_t max_connections = 0;
+  // Where the handler runs. Null: on the I/O thread that read the request,
+  // which suits cheap handlers (health, metrics). Set: on this pool, so that
+  // CPU-bound handlers (driver calls) never hold up reading and writing other
+  // connections; the pool must outlive the server. A request the pool cannot
+  // take (queue full, or no worker free within `queue_wait`) is answered 503
+  // with a Kubernetes Status that says why.
+  WorkerPool* handler_pool = nullptr;
+  // How long a request may wait for a worker, counted from when it was read.
+  // Null: request_timeout.
+  std::function<std::chrono::milliseconds(const HttpRequest&)> queue_wait;
 };
 
 class HttpServer {
@@ -87,8 +101,11 @@ class HttpServer {
   void Shutdown(std::chrono::milliseconds grace = std::chrono::seconds(20));
 
   struct Stats {
-    std::uint64_t connections;  // accepted since Start
-    std::uint64_t requests;     // complete requests passed to the handler
+    std::uint64_t connections;          // accepted since Start
+    std::uint64_t requests;             // complete requests passed to the handler
+    std::uint64_t refused_connections;  // closed at once: over max_connections
+    std::uint64_t overloaded;           // answered 503: the handler pool could not take them
+    std::size_t open_connections;
     std::uint64_t certificate_reloads;
     std::uint64_t certificate_reload_failures;
     std::string last_certificate_error;  // empty if none yet

@@ -16,6 +16,12 @@
 namespace discoblocks::server::internal {
 namespace {
 
+// Mozilla's "intermediate" TLS 1.2 list, minus the finite-field DHE suites.
+constexpr const char* kTls12Ciphers =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+
 namespace ssl = boost::asio::ssl;
 
 // A certificate chain or key is a few kilobytes; anything this large is not one.
@@ -111,6 +117,15 @@ Result<SslContextPtr> BuildTlsContext(const TlsFiles& files, const std::string& 
   // OpenSSL configuration can bring TLS 1.0 or 1.1 back.
   if (ec || SSL_CTX_set_min_proto_version(context->native_handle(), TLS1_2_VERSION) != 1) {
     return MakeError("cannot restrict the TLS context to TLS 1.2 and later");
+  }
+  // TLS 1.2: forward secrecy and AEAD only (no CBC, no static RSA key
+  // exchange), whatever the system's OpenSSL configuration allows. Every
+  // Kubernetes client (Go's crypto/tls) offers these. TLS 1.3 suites are all
+  // AEAD and keep OpenSSL's defaults. Renegotiation is a way to make the
+  // server do handshakes on demand; no client of ours needs it.
+  SSL_CTX_set_options(context->native_handle(), SSL_OP_NO_RENEGOTIATION);
+  if (SSL_CTX_set_cipher_list(context->native_handle(), kTls12Ciphers) != 1) {
+    return MakeError(fmt::format("cannot set the TLS 1.2 ciphers: {}", OpenSslReason()));
   }
 
   ERR_clear_error();

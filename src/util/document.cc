@@ -114,6 +114,10 @@ json ScalarToJson(const YAML::Node& node) {
   return ResolvePlainScalar(text);
 }
 
+Error ValuesError(std::string_view what, std::size_t max_values) {
+  return MakeError(fmt::format("{} has more than {} values (the limit)", what, max_values));
+}
+
 Error DepthError(std::string_view what, int max_depth) {
   return MakeError(fmt::format("{}: nested deeper than the limit of {} levels", what, max_depth));
 }
@@ -227,6 +231,7 @@ Status CheckJsonLimits(std::string_view text, std::string_view what, const Parse
                                  limits.max_bytes));
   }
   int depth = 0;
+  std::size_t values = 0;
   bool in_string = false;
   for (std::size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
@@ -245,6 +250,10 @@ Status CheckJsonLimits(std::string_view text, std::string_view what, const Parse
       case '[':
       case '{':
         if (++depth > limits.max_depth) return DepthError(what, limits.max_depth);
+        if (++values > limits.max_values) return ValuesError(what, limits.max_values);
+        break;
+      case ',':
+        if (++values > limits.max_values) return ValuesError(what, limits.max_values);
         break;
       case ']':
       case '}':

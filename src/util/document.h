@@ -33,16 +33,25 @@ inline constexpr std::size_t kDefaultMaxBytes = std::size_t{16} << 20;
 // the driver's stdout limit, API server answers already held in memory).
 inline constexpr std::size_t kNoByteLimit = std::numeric_limits<std::size_t>::max();
 
+// A parsed value costs 16 to 100 bytes (an empty object in an array, a member
+// with a short key), whatever its text: `[{},{},...]` grows 27-fold when
+// parsed. Counting values bounds that. Two million is far above any object we
+// read whole (a page of 500 objects from the API server is tens of thousands).
+inline constexpr std::size_t kDefaultMaxValues = 2'000'000;
+
 struct ParseLimits {
   std::size_t max_bytes = kDefaultMaxBytes;
   int max_depth = kDefaultMaxDepth;  // 1: a flat array or object; scalars are 0
+  // Values, counted as the scan below sees them: every [, { and , outside strings.
+  std::size_t max_values = kDefaultMaxValues;
 };
 
-// Checks `text` against `limits` without parsing it: size, then nesting, by
-// one linear pass counting [ and { outside JSON strings (escapes honoured).
-// Errors read "<what> is N bytes, above the limit of M bytes" or
-// "<what>: nested deeper than the limit of D levels". The scan does not
-// validate; malformed text within the limits is the parser's to reject.
+// Checks `text` against `limits` without parsing it: size, then nesting and
+// values, by one linear pass counting [, { and , outside JSON strings (escapes
+// honoured). Errors read "<what> is N bytes, above the limit of M bytes",
+// "<what>: nested deeper than the limit of D levels" or "<what> has more than
+// V values". The scan does not validate; malformed text within the limits is
+// the parser's to reject.
 Status CheckJsonLimits(std::string_view text, std::string_view what, const ParseLimits& limits);
 
 // Parses strict JSON within `limits` (checked first). Never throws. A syntax

@@ -132,6 +132,27 @@ TEST_F(HttpsServerTest, ServesTls12AndLaterOnly) {
   EXPECT_EQ(SSL_CTX_get_min_proto_version((*context)->native_handle()), TLS1_2_VERSION);
 }
 
+TEST_F(HttpsServerTest, OffersOnlyForwardSecretAeadCiphersAndNoRenegotiation) {
+  const KeyPair pair = ServerCertificate("server-a");
+  Install(pair);
+  auto server = Start();
+  ASSERT_TRUE(server.ok()) << server.error().message;
+  const std::uint16_t port = (*server)->port();
+  // What the API server's Go client offers first (the test key is ECDSA).
+  EXPECT_EQ(testing::Tls12HandshakeError(port, "ECDHE-ECDSA-AES128-GCM-SHA256"), "");
+  EXPECT_EQ(testing::Tls12HandshakeError(port, "ECDHE-ECDSA-CHACHA20-POLY1305"), "");
+  // CBC modes are not offered, even where the system's OpenSSL configuration
+  // would allow them.
+  for (const char* weak :
+       {"ECDHE-ECDSA-AES128-SHA", "ECDHE-ECDSA-AES256-SHA", "ECDHE-ECDSA-AES128-SHA256",
+        "ECDHE-ECDSA-AES256-SHA384", "ECDHE-ECDSA-AES128-CCM8"}) {
+    EXPECT_NE(testing::Tls12HandshakeError(port, weak), "") << weak;
+  }
+  auto context = internal::BuildTlsContext(files_, pair.certificate_pem, pair.private_key_pem);
+  ASSERT_TRUE(context.ok()) << context.error().message;
+  EXPECT_NE(SSL_CTX_get_options((*context)->native_handle()) & SSL_OP_NO_RENEGOTIATION, 0U);
+}
+
 TEST_F(HttpsServerTest, SendsTheWholeCertificateChain) {
   // Clients trust the root only: the intermediate must come from the server.
   const KeyPair root = ServerCertificate("chain-root");

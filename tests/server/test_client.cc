@@ -78,13 +78,14 @@ std::string OpenSslError() {
 // Runs `use` on a TLS connection to the server, the handshake done; returns
 // the handshake's error, or "".
 template <class Use>
-std::string WithTls(std::uint16_t port, int version, Use use) {
+std::string WithTls(std::uint16_t port, int version, Use use,
+                    const char* tls12_ciphers = "ALL:@SECLEVEL=0") {
   SslCtxPtr context(SSL_CTX_new(TLS_client_method()), &SSL_CTX_free);
   if (!context) return "cannot create a TLS client context";
   if (version != 0) {
     // Allows what OpenSSL's defaults forbid, so that only the server can refuse.
     SSL_CTX_set_security_level(context.get(), 0);
-    SSL_CTX_set_cipher_list(context.get(), "ALL:@SECLEVEL=0");
+    if (SSL_CTX_set_cipher_list(context.get(), tls12_ciphers) != 1) return "unknown ciphers";
     SSL_CTX_set_min_proto_version(context.get(), version);
     SSL_CTX_set_max_proto_version(context.get(), version);
   }
@@ -263,6 +264,11 @@ std::string ServedCertificate(std::uint16_t port) {
 
 std::string HandshakeError(std::uint16_t port, int version) {
   return WithTls(port, version, [](SSL*) {});
+}
+
+std::string Tls12HandshakeError(std::uint16_t port, const std::string& ciphers) {
+  return WithTls(
+      port, TLS1_2_VERSION, [](SSL*) {}, ciphers.c_str());
 }
 
 bool IsProtocolVersionAlert(const std::string& handshake_error) {

@@ -85,6 +85,9 @@ std::string ServedCertificate(std::uint16_t port);
 // every cipher the client library has. Returns "" on success, else why not.
 std::string HandshakeError(std::uint16_t port, int version);
 
+// A TLS 1.2 handshake offering only `ciphers` (an OpenSSL cipher list).
+std::string Tls12HandshakeError(std::uint16_t port, const std::string& ciphers);
+
 // True if the server's alert refused the protocol version (the refusal came
 // from the server, not from our own client library).
 bool IsProtocolVersionAlert(const std::string& handshake_error);

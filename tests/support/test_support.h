@@ -57,6 +57,10 @@ struct CommandResult {
 // capturing its output.
 CommandResult RunProgram(const std::string& program, const std::vector<std::string>& args);
 
+// A TCP port on 127.0.0.1 that nothing listens on right now (a server binds it
+// a moment later).
+int FreeLoopbackPort();
+
 // Runs the discoblocks binary.
 CommandResult RunDiscoblocks(const std::vector<std::string>& args);
 

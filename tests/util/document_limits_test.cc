@@ -114,6 +114,26 @@ TEST(DocumentLimitsTest, SizeLimitIsExact) {
             "f.yaml is 20 bytes, above the limit of 10 bytes");
 }
 
+TEST(DocumentLimitsTest, ValueLimitIsExactAndStringsDoNotCount) {
+  // [{},{},{}]: the outer array, three objects and two commas.
+  const ParseLimits limits{kDefaultMaxBytes, kDefaultMaxDepth, 6};
+  EXPECT_TRUE(ParseJson("[{},{},{}]", "doc", limits));
+  const auto over = ParseJson("[{},{},{},{}]", "doc", limits);
+  ASSERT_FALSE(over);
+  EXPECT_EQ(over.error().message, "doc has more than 6 values (the limit)");
+  EXPECT_TRUE(ParseJson(R"(["[{,,,,,,,,,}]"])", "doc", limits));
+}
+
+TEST(DocumentLimitsTest, ABodyOfEmptyObjectsIsRefusedBeforeItIsParsed) {
+  // 3 MiB of "{}," would take 80 MiB of heap once parsed.
+  std::string body = "[";
+  while (body.size() < (std::size_t{3} << 20)) body += "{},";
+  body.back() = ']';
+  const auto parsed = ParseJson(body, "review", {std::size_t{4} << 20, kDefaultMaxDepth, 250'000});
+  ASSERT_FALSE(parsed);
+  EXPECT_NE(parsed.error().message.find("more than 250000 values"), std::string::npos);
+}
+
 TEST(DocumentLimitsTest, DepthLimitIsExactForYaml) {
   EXPECT_TRUE(ParseDocument(NestedYamlMaps(kDefaultMaxDepth), "x.yaml").ok());
   EXPECT_EQ(ParseDocument(NestedYamlMaps(kDefaultMaxDepth + 1), "x.yaml").error().message,
