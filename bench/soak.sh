@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The admission soak (not in CI):
 #   bench/soak.sh [--requests 100000] [--concurrency 16] [--json FILE]
-# Starts a local control plane and `discoblocks serve` (Release build, module
+# Starts a local control plane and `discoblocks serve` (the default build, module
 # cache off so that every replacement compiles), then tools/soak sends the
 # AdmissionReviews over TLS: valid, invalid and malformed bodies, each checked
 # against the answer it must get, while the Go driver's module is replaced
@@ -25,14 +25,14 @@ done
 
 # shellcheck source=scripts/lib/local-serve.sh
 source "$root/scripts/lib/local-serve.sh"
-"$root/scripts/build.sh" "$root/build-release" -DCMAKE_BUILD_TYPE=Release >/dev/null
+"$root/scripts/build.sh" "$root/build" >/dev/null
 local_serve_workdir soak
 work=$LOCAL_SERVE_WORK
 (cd "$root/tools/soak" && go build -o "$work/admission-soak" .)
-cp -r "$root/build-release/drivers" "$work/drivers"
+cp -r "$root/build/drivers" "$work/drivers"
 
 LOCAL_SERVE_CLUSTER_FLAGS=--control-plane-only
-local_serve_start "$work" "$root/build-release/bin/discoblocks" "$work/drivers" \
+local_serve_start "$work" "$root/build/bin/discoblocks" "$work/drivers" \
   --log-format json --log-level warn --no-module-cache \
   --driver-settle-time 200ms --driver-rescan-interval 1s
 kubectl apply -f "$root/tests/fixtures/storageclasses/gke-pd-balanced.yaml" \
