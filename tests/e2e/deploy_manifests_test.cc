@@ -81,8 +81,7 @@ TEST(HelmChart, EveryValuesCaseIsAcceptedByTheApiServerWithServerSideDryRun) {
         "deployment.apps/discoblocks-webhook", "issuer.cert-manager.io/discoblocks-selfsigned",
         "certificate.cert-manager.io/discoblocks-webhook-cert",
         "poddisruptionbudget.policy/discoblocks-webhook",
-        "validatingwebhookconfiguration.admissionregistration.k8s.io/"
-        "discoblocks-validating-webhook"}},
+        "admissionregistration.k8s.io/discoblocks-validating-webhook"}},
       {"full",
        {"deployment.apps/discoblocks-webhook", "certificate.cert-manager.io/",
         "servicemonitor.monitoring.coreos.com/discoblocks-webhook",
