@@ -29,6 +29,7 @@ debian_packages=(
   libgtest-dev libgmock-dev libbenchmark-dev libcurl4-openssl-dev openssl libboost-dev
   clang-format clang-tidy
   curl ca-certificates unzip python3-pip wrk
+  umoci skopeo patchelf
 )
 missing=()
 for p in "${debian_packages[@]}"; do

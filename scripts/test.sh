@@ -13,6 +13,7 @@ echo "== setup and local cluster"
 "$root/scripts/setup.sh" >/dev/null
 "$root/scripts/cluster.sh" build >/dev/null
 "$root/scripts/cert-manager-crds.sh" >/dev/null
+"$root/scripts/helm.sh" >/dev/null  # Helm from source, once, for the chart tests
 
 echo "== build and test (RelWithDebInfo): $root/build"
 "$root/scripts/build.sh" "$root/build"

@@ -38,7 +38,7 @@ local_serve_start() {
   # shellcheck disable=SC2086
   KUBECONFIG=$("$local_serve_root/scripts/cluster.sh" start ${LOCAL_SERVE_CLUSTER_FLAGS:-} \
     --data-dir "$local_serve_work/cluster" --owner-pid $$ | tail -n 1)
-  kubectl apply -f "$local_serve_root/deploy/crd/discoblocks.ondat.io_diskconfigs.yaml" >/dev/null
+  kubectl apply -f "$local_serve_root/deploy/helm/discoblocks/crds/discoblocks.ondat.io_diskconfigs.yaml" >/dev/null
   kubectl wait --for=condition=Established --timeout=60s \
     crd/diskconfigs.discoblocks.ondat.io >/dev/null
 

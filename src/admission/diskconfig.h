@@ -39,7 +39,7 @@ struct DiskConfig {
 };
 
 // The object with the CRD's defaults filled in where fields are absent, as the
-// API server does before admission (deploy/crd/ holds the same defaults).
+// API server does before admission (deploy/helm/discoblocks/crds/ has the same defaults).
 nlohmann::json WithDefaults(nlohmann::json object);
 
 // Reads a DiskConfig (defaults already applied). The error names the field

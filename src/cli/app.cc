@@ -24,6 +24,7 @@ int Run(int argc, char** argv) {
   AddDriversCommands(app, action);
   AddValidateCommand(app, action);
   AddServeCommand(app, action);
+  AddVersionCommand(app, action);
 
   // CLI11 would only say "a subcommand is required"; name what was typed instead.
   const auto commands = app.get_subcommands([](const CLI::App*) { return true; });

@@ -19,4 +19,7 @@ void AddValidateCommand(CLI::App& app, Action& action);
 // Adds `serve`.
 void AddServeCommand(CLI::App& app, Action& action);
 
+// Adds `version` and the top-level `--version` flag.
+void AddVersionCommand(CLI::App& app, Action& action);
+
 }  // namespace discoblocks::cli

@@ -15,6 +15,10 @@
 
 namespace discoblocks::drivers {
 
+// The contract versions a driver may be written against. One so far; a later
+// version is added here while the older ones keep loading.
+inline constexpr std::array<int, 1> kSupportedAbiVersions{1};
+
 enum class Function {
   kIsStorageClassValid,
   kGetStorageClassAllowedTopology,

@@ -1,5 +1,6 @@
 // The command line as driver authors and scripts use it: output and exit status.
 #include <fstream>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -305,6 +306,38 @@ TEST(CliTest, InspectShowsTheManifestsDigestAndLimitsInForce) {
                                        dir.path().string(), "--require-driver-digests"});
   EXPECT_EQ(refused.exit_code, 2);
   EXPECT_NE(refused.out.find("digests are required"), std::string::npos) << refused.out;
+}
+
+TEST(Version, JsonNamesVersionCommitWasmtimeAndDriverAbi) {
+  const auto result = RunDiscoblocks({"version", "-o", "json"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const auto doc = nlohmann::json::parse(result.out);
+  EXPECT_TRUE(std::regex_match(doc["version"].get<std::string>(), std::regex(R"(\d+\.\d+\.\d+)")))
+      << doc;
+  EXPECT_TRUE(
+      std::regex_match(doc["commit"].get<std::string>(), std::regex("[0-9a-f]{40}|unknown")))
+      << doc;
+  EXPECT_TRUE(std::regex_match(doc["wasmtime"].get<std::string>(), std::regex(R"(\d+\.\d+\.\d+)")))
+      << doc;
+  EXPECT_EQ(doc["driver_abi_versions"], nlohmann::json::array({1}));
+}
+
+TEST(Version, FlagAndCommandPrintTheSameText) {
+  const auto flag = RunDiscoblocks({"--version"});
+  const auto command = RunDiscoblocks({"version"});
+  ASSERT_EQ(flag.exit_code, 0) << flag.err;
+  ASSERT_EQ(command.exit_code, 0) << command.err;
+  EXPECT_EQ(flag.out, command.out);
+  const auto doc = nlohmann::json::parse(RunDiscoblocks({"version", "-o", "json"}).out);
+  EXPECT_EQ(command.out.substr(0, command.out.find('\n')),
+            "discoblocks " + doc["version"].get<std::string>());
+  EXPECT_NE(command.out.find("driver ABI: v1"), std::string::npos) << command.out;
+}
+
+TEST(Version, RefusesAnUnknownOutputFormat) {
+  const auto result = RunDiscoblocks({"version", "-o", "yaml"});
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_NE(result.err.find("yaml"), std::string::npos) << result.err;
 }
 
 }  // namespace

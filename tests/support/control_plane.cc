@@ -42,9 +42,10 @@ ControlPlane::ControlPlane() {
   // plane stops by itself.
   RunScript(
       {"start", "--data-dir", dir_.path().string(), "--owner-pid", std::to_string(::getpid())});
-  // Every test cluster has the DiskConfig CRD from deploy/, as a real one would.
-  const std::string crd =
-      (SourceDir() / "deploy" / "crd" / "discoblocks.ondat.io_diskconfigs.yaml").string();
+  // Every test cluster has the DiskConfig CRD from the chart, as a real one would.
+  const std::string crd = (SourceDir() / "deploy" / "helm" / "discoblocks" / "crds" /
+                           "discoblocks.ondat.io_diskconfigs.yaml")
+                              .string();
   for (const auto& args : std::vector<std::vector<std::string>>{
            {"apply", "-f", crd},
            {"wait", "--for=condition=Established", "--timeout=60s",
