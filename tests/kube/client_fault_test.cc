@@ -3,6 +3,8 @@
 // and a watch that reports 410 Gone. Each gives an error naming its cause, and
 // nothing outlives its timeout.
 #include <atomic>
+#include <stdexcept>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -74,6 +76,31 @@ TEST(ClientFaultTest, CreateIsNotRepeatedAfterAnAmbiguousServerError) {
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.error().kind, ErrorKind::kServerError);
   EXPECT_EQ(server.requests(), 1);
+}
+
+// libcurl's callbacks are C: an exception from a watch handler (or from
+// memory running out while reading) must not unwind through them. It ends
+// the watch with an error naming it, and the client stays usable.
+TEST(ClientFaultTest, WatchHandlerThatThrowsEndsTheWatchWithAnError) {
+  FakeHttpServer server([](const std::string& request_line) {
+    if (request_line.find("watch=true") == std::string::npos) {
+      return FakeHttpServer::Response(200, R"({"kind":"ConfigMap"})");
+    }
+    return FakeHttpServer::Response(
+        200, R"({"type":"ADDED","object":{"metadata":{"name":"a","resourceVersion":"5"}}})"
+             "\n");
+  });
+  auto client = ClientFor(server);
+  std::atomic<bool> cancel{false};
+  KubeStatus watched;
+  EXPECT_NO_THROW(watched = client->Watch(
+                      resources::kConfigMaps, "default", {},
+                      [](const WatchEvent&) -> bool { throw std::runtime_error("handler broke"); },
+                      cancel));
+  ASSERT_FALSE(watched.ok());
+  EXPECT_NE(watched.error().message.find("handler broke"), std::string::npos)
+      << watched.error().message;
+  EXPECT_TRUE(client->Get(resources::kConfigMaps, "default", "x").ok());
 }
 
 TEST(ClientFaultTest, NotFoundIsNotRetried) {
