@@ -195,7 +195,14 @@ void Prepare(CURL* curl, const ClientConfig& config, const std::string& token,
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_buffer);
   curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(curl, CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2));
-  if (!config.ca_pem.empty()) SetBlob(curl, CURLOPT_CAINFO_BLOB, config.ca_pem);
+  if (!config.ca_pem.empty()) {
+    // The configured CA and no other. The blob replaces libcurl's built-in CA
+    // bundle but not its CA directory (Debian: /etc/ssl/certs), which would
+    // let any public CA vouch for "the API server"; both are cleared.
+    SetBlob(curl, CURLOPT_CAINFO_BLOB, config.ca_pem);
+    curl_easy_setopt(curl, CURLOPT_CAINFO, static_cast<const char*>(nullptr));
+    curl_easy_setopt(curl, CURLOPT_CAPATH, static_cast<const char*>(nullptr));
+  }
   if (config.insecure_skip_tls_verify) {
     curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
     curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
