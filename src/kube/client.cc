@@ -32,11 +32,15 @@ std::string NameOf(const json& object) {
   return StringOr(*metadata, "name");
 }
 
-// Creating is safe to repeat only when the server cannot have acted on it.
+// GET, PUT (with the resourceVersion it read) and DELETE may be repeated.
+// POST creates and PATCH may append or increment: they are repeated only when
+// the server cannot have acted on them, because it refused them before
+// handling (429: throttled by priority and fairness) or never received them.
+// A 5xx, a timeout or a dropped connection leaves that open.
 bool MayRetry(std::string_view method, const ApiError& error) {
   if (!error.retryable()) return false;
-  if (method != "POST") return true;
-  return error.kind == ErrorKind::kTooManyRequests || error.http_status == 503;
+  if (method != "POST" && method != "PATCH") return true;
+  return error.kind == ErrorKind::kTooManyRequests || !error.may_have_reached_server;
 }
 
 }  // namespace

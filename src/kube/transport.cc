@@ -115,6 +115,9 @@ ApiError CallbackError(const std::exception_ptr& failure, const HttpRequest& req
                                                      request.method, request.path, what));
 }
 
+// Writes may be applied twice if repeated; see Prepare and TransportError.
+bool IsIdempotent(const std::string& method) { return method != "POST" && method != "PATCH"; }
+
 struct HeaderList {
   curl_slist* list = nullptr;
   ~HeaderList() { curl_slist_free_all(list); }
@@ -225,6 +228,12 @@ void Prepare(CURL* curl, const ClientConfig& config, const std::string& token,
                      static_cast<curl_off_t>(request.body.size()));
   }
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers->list);
+  if (!IsIdempotent(request.method)) {
+    // On a kept-alive connection that closes without an answer, libcurl sends
+    // the request again on a new one by itself; for a write that is a blind
+    // second attempt. A connection of its own rules that out.
+    curl_easy_setopt(curl, CURLOPT_FRESH_CONNECT, 1L);
+  }
   exchange->curl = curl;
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, OnBody);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, exchange);
@@ -232,6 +241,24 @@ void Prepare(CURL* curl, const ClientConfig& config, const std::string& token,
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, exchange);
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
                    static_cast<long>(config.request_timeout.count()));
+}
+
+// Failures before a connection was up: the request was not sent. Exact for
+// a request on a fresh connection (see Prepare); on a reused one libcurl may
+// have sent it on the old connection before failing to open a new one.
+bool FailedBeforeSending(CURLcode code) {
+  switch (code) {
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CACERT_BADFILE:
+      return true;
+    default:
+      return false;
+  }
 }
 
 ApiError TransportError(CURLcode code, const char* error_buffer, const ClientConfig& config,
@@ -242,7 +269,11 @@ ApiError TransportError(CURLcode code, const char* error_buffer, const ClientCon
     return MakeApiError(ErrorKind::kTimeout, fmt::format("{}: no answer within {} ms ({})", what,
                                                          timeout.count(), detail));
   }
-  return MakeApiError(ErrorKind::kTransport, fmt::format("{}: {}", what, detail));
+  ApiError error = MakeApiError(ErrorKind::kTransport, fmt::format("{}: {}", what, detail));
+  // Only writes are sure to have had a connection of their own (see Prepare).
+  const bool fresh_connection = !IsIdempotent(request.method);
+  error.may_have_reached_server = !(fresh_connection && FailedBeforeSending(code));
+  return error;
 }
 
 }  // namespace
