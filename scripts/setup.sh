@@ -27,6 +27,7 @@ debian_packages=(
   clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32 wabt
   nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcurl4-openssl-dev openssl libboost-dev
+  prometheus-cpp-dev
   clang-format clang-tidy
   curl ca-certificates unzip python3-pip wrk
   umoci skopeo patchelf

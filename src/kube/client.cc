@@ -1,12 +1,12 @@
 #include "kube/client.h"
 
 #include <algorithm>
-#include <random>
 #include <thread>
 #include <utility>
 
 #include <fmt/format.h>
 
+#include "kube/backoff.h"
 #include "kube/transport.h"
 #include "util/document.h"
 #include "util/json_fields.h"
@@ -32,17 +32,15 @@ std::string NameOf(const json& object) {
   return StringOr(*metadata, "name");
 }
 
-// Creating is safe to repeat only when the server cannot have acted on it.
+// GET, PUT (with the resourceVersion it read) and DELETE may be repeated.
+// POST creates and PATCH may append or increment: they are repeated only when
+// the server cannot have acted on them, because it refused them before
+// handling (429: throttled by priority and fairness) or never received them.
+// A 5xx, a timeout or a dropped connection leaves that open.
 bool MayRetry(std::string_view method, const ApiError& error) {
   if (!error.retryable()) return false;
-  if (method != "POST") return true;
-  return error.kind == ErrorKind::kTooManyRequests || error.http_status == 503;
-}
-
-std::chrono::milliseconds Jittered(std::chrono::milliseconds backoff) {
-  thread_local std::mt19937 random(std::random_device{}());
-  std::uniform_int_distribution<std::int64_t> jitter(0, backoff.count() / 2);
-  return backoff + std::chrono::milliseconds(jitter(random));
+  if (method != "POST" && method != "PATCH") return true;
+  return error.kind == ErrorKind::kTooManyRequests || !error.may_have_reached_server;
 }
 
 }  // namespace
@@ -78,7 +76,7 @@ KubeResult<json> Client::Request(std::string method, std::string path, std::stri
   request.content_type = std::move(content_type);
   if (body != nullptr) request.body = body->dump(-1, ' ', false, json::error_handler_t::replace);
 
-  auto backoff = retry_.initial_backoff;
+  Backoff backoff(retry_.initial_backoff, retry_.max_backoff);
   for (int attempt = 1;; ++attempt) {
     ApiError error;
     std::chrono::seconds retry_after{0};
@@ -106,9 +104,8 @@ KubeResult<json> Client::Request(std::string method, std::string path, std::stri
       error.message = fmt::format("{}: {}", what, error.message);
     }
     if (attempt >= retry_.max_attempts || !MayRetry(request.method, error)) return error;
-    const auto wait = std::max<std::chrono::milliseconds>(Jittered(backoff), retry_after);
+    const auto wait = std::max<std::chrono::milliseconds>(backoff.Next(), retry_after);
     std::this_thread::sleep_for(std::min<std::chrono::milliseconds>(wait, retry_.max_backoff * 2));
-    backoff = std::min(backoff * 2, retry_.max_backoff);
   }
 }
 

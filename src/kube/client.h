@@ -43,9 +43,12 @@ struct WatchEvent {
   nlohmann::json object;
 };
 
-// Retries with exponential backoff for throttling (429, honouring Retry-After),
-// server errors (5xx) and connection failures. Requests that create (POST) are
-// retried only when the server cannot have acted on them (429, 503).
+// Retries with exponential backoff and jitter (see Backoff) for throttling
+// (429, honouring Retry-After), server errors (5xx), timeouts and connection
+// failures. Requests that are not idempotent (POST, PATCH) are retried only
+// when the server cannot have acted on them: 429, or no connection could be
+// made for them; they never reuse a kept-alive connection, so that libcurl
+// does not repeat them by itself either.
 struct RetryPolicy {
   int max_attempts = 5;
   std::chrono::milliseconds initial_backoff{100};

@@ -42,6 +42,10 @@ struct ApiError {
   std::string message;  // for people: what failed and why
   std::string reason;   // metav1.Status reason, when the server gave one
   std::vector<FieldCause> causes;
+  // False only when the failure proves that the server never received the
+  // request (no connection could be made for it), so that even a request that
+  // is not idempotent may be sent again.
+  bool may_have_reached_server = true;
 
   // Worth retrying the same request later: throttling, server-side trouble,
   // or a connection that failed.

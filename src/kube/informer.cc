@@ -1,9 +1,12 @@
 #include "kube/informer.h"
 
+#include <exception>
 #include <utility>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "kube/backoff.h"
 #include "util/json_fields.h"
 
 namespace discoblocks::kube {
@@ -94,14 +97,25 @@ void Informer::RecordError(const ApiError& error) {
   stats_.last_error = error.message;
 }
 
+template <typename Handler, typename... Args>
+void Informer::Notify(const Handler& handler, const Args&... args) {
+  if (!handler) return;
+  try {
+    handler(args...);
+  } catch (const std::exception& e) {
+    RecordError(MakeApiError(ErrorKind::kOther, fmt::format("a handler failed: {}", e.what())));
+  } catch (...) {
+    RecordError(MakeApiError(ErrorKind::kOther, "a handler failed with a non-standard exception"));
+  }
+}
+
 void Informer::Run() {
-  auto backoff = options_.initial_backoff;
+  Backoff backoff(options_.initial_backoff, options_.max_backoff);
   bool need_list = true;
   while (!stopping_) {
     if (need_list) {
       if (!Relist()) {
-        Sleep(backoff);
-        backoff = std::min(backoff * 2, options_.max_backoff);
+        Sleep(backoff.Next());
         continue;
       }
       need_list = false;
@@ -109,13 +123,19 @@ void Informer::Run() {
     WatchOptions watch;
     watch.label_selector = options_.label_selector;
     watch.field_selector = options_.field_selector;
-    watch.timeout = options_.watch_timeout;
+    watch.allow_bookmarks = true;
+    // In [watch_timeout, 2 * watch_timeout), whole seconds: informers started
+    // together (every replica after a rollout) do not all reconnect together.
+    const std::chrono::seconds shortest = std::max(options_.watch_timeout, std::chrono::seconds(1));
+    watch.timeout = std::chrono::duration_cast<std::chrono::seconds>(
+        RandomBetween(shortest, 2 * shortest - std::chrono::seconds(1)));
     {
       const std::lock_guard lock(mutex_);
       watch.resource_version = resource_version_;
       ++stats_.watches;
     }
     bool received = false;
+    const auto started = std::chrono::steady_clock::now();
     auto streamed = client_->Watch(
         type_, options_.ns, watch,
         [&](const WatchEvent& event) {
@@ -125,20 +145,24 @@ void Informer::Run() {
         },
         stopping_);
     if (stopping_) break;
-    if (streamed) {
-      backoff = options_.initial_backoff;  // the server ended it; resume at once
+    if (streamed && std::chrono::steady_clock::now() - started >= watch.timeout) {
+      backoff.Reset();  // it lasted its term: resume at once
       continue;
     }
-    if (streamed.error().kind == ErrorKind::kGone) {
+    if (!streamed && streamed.error().kind == ErrorKind::kGone) {
+      // Not a failure, but a list is expensive: waited for like one, so that a
+      // server that keeps answering 410 is not listed in a loop.
       const std::lock_guard lock(mutex_);
       ++stats_.gone;
       need_list = true;
-      continue;
+    } else if (!streamed) {
+      RecordError(streamed.error());
+    } else {
+      spdlog::debug("informer {}: the server ended the watch early", type_.Name());
     }
-    RecordError(streamed.error());
-    if (received) backoff = options_.initial_backoff;
-    Sleep(backoff);
-    backoff = std::min(backoff * 2, options_.max_backoff);
+    // Progress was made: the next wait starts short again.
+    if (received) backoff.Reset();
+    Sleep(backoff.Next());
   }
 }
 
@@ -178,15 +202,9 @@ bool Informer::Relist() {
     synced_ = true;
   }
   changed_.notify_all();
-  for (const json& object : added) {
-    if (handlers_.on_add) handlers_.on_add(object);
-  }
-  for (const auto& [before, after] : updated) {
-    if (handlers_.on_update) handlers_.on_update(before, after);
-  }
-  for (const json& object : deleted) {
-    if (handlers_.on_delete) handlers_.on_delete(object);
-  }
+  for (const json& object : added) Notify(handlers_.on_add, object);
+  for (const auto& [before, after] : updated) Notify(handlers_.on_update, before, after);
+  for (const json& object : deleted) Notify(handlers_.on_delete, object);
   return true;
 }
 
@@ -208,11 +226,11 @@ void Informer::Apply(const WatchEvent& event) {
   }
   changed_.notify_all();
   if (event.type == WatchEvent::Type::kDeleted) {
-    if (handlers_.on_delete) handlers_.on_delete(before ? *before : event.object);
+    Notify(handlers_.on_delete, before ? *before : event.object);
   } else if (before) {
-    if (handlers_.on_update) handlers_.on_update(*before, event.object);
-  } else if (handlers_.on_add) {
-    handlers_.on_add(event.object);
+    Notify(handlers_.on_update, *before, event.object);
+  } else {
+    Notify(handlers_.on_add, event.object);
   }
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <exception>
 #include <mutex>
 #include <utility>
 
@@ -30,6 +31,8 @@ struct Exchange {
   std::string body;
   bool too_large = false;
   std::chrono::seconds retry_after{0};
+  // An exception caught in a callback; the transfer was aborted for it.
+  std::exception_ptr failure;
   // Streaming only:
   const std::function<bool(std::string_view)>* on_data = nullptr;
   const std::atomic<bool>* cancel = nullptr;
@@ -38,50 +41,82 @@ struct Exchange {
 
 bool IsSuccess(long status) { return status >= 200 && status < 300; }
 
-size_t OnBody(char* data, size_t size, size_t count, void* user) {
+// libcurl is C: an exception must never unwind through it (that is undefined
+// behaviour, and it would leave the handle mid-transfer). The callbacks below
+// catch everything, keep it in the Exchange, and abort the transfer by
+// returning what libcurl takes as an error; Send and Stream then report it.
+
+size_t OnBody(char* data, size_t size, size_t count, void* user) noexcept {
   auto* exchange = static_cast<Exchange*>(user);
   const size_t length = size * count;
-  if (exchange->on_data != nullptr) {
-    long status = 0;
-    curl_easy_getinfo(exchange->curl, CURLINFO_RESPONSE_CODE, &status);
-    if (IsSuccess(status)) {
-      if (!(*exchange->on_data)(std::string_view(data, length))) {
-        exchange->stopped_by_caller = true;
-        return 0;  // makes libcurl stop with CURLE_WRITE_ERROR
+  try {
+    if (exchange->on_data != nullptr) {
+      long status = 0;
+      curl_easy_getinfo(exchange->curl, CURLINFO_RESPONSE_CODE, &status);
+      if (IsSuccess(status)) {
+        if (!(*exchange->on_data)(std::string_view(data, length))) {
+          exchange->stopped_by_caller = true;
+          return 0;  // makes libcurl stop with CURLE_WRITE_ERROR
+        }
+        return length;
       }
-      return length;
     }
-  }
-  if (exchange->body.size() + length > kMaxBodyBytes) {
-    exchange->too_large = true;
+    if (exchange->body.size() + length > kMaxBodyBytes) {
+      exchange->too_large = true;
+      return 0;
+    }
+    exchange->body.append(data, length);
+    return length;
+  } catch (...) {
+    exchange->failure = std::current_exception();
     return 0;
   }
-  exchange->body.append(data, length);
-  return length;
 }
 
-size_t OnHeader(char* data, size_t size, size_t count, void* user) {
+size_t OnHeader(char* data, size_t size, size_t count, void* user) noexcept {
   auto* exchange = static_cast<Exchange*>(user);
   const size_t length = size * count;
-  std::string_view line(data, length);
-  constexpr std::string_view kRetryAfter = "retry-after:";
-  if (line.size() > kRetryAfter.size()) {
-    std::string prefix(line.substr(0, kRetryAfter.size()));
-    std::transform(prefix.begin(), prefix.end(), prefix.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    if (prefix == kRetryAfter) {
-      exchange->retry_after = std::chrono::seconds(
-          std::strtol(std::string(line.substr(kRetryAfter.size())).c_str(), nullptr, 10));
+  try {
+    std::string_view line(data, length);
+    constexpr std::string_view kRetryAfter = "retry-after:";
+    if (line.size() > kRetryAfter.size()) {
+      std::string prefix(line.substr(0, kRetryAfter.size()));
+      std::transform(prefix.begin(), prefix.end(), prefix.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      if (prefix == kRetryAfter) {
+        exchange->retry_after = std::chrono::seconds(
+            std::strtol(std::string(line.substr(kRetryAfter.size())).c_str(), nullptr, 10));
+      }
     }
+    return length;
+  } catch (...) {
+    exchange->failure = std::current_exception();
+    return 0;
   }
-  return length;
 }
 
 int OnProgress(void* user, curl_off_t /*dltotal*/, curl_off_t /*dlnow*/, curl_off_t /*ultotal*/,
-               curl_off_t /*ulnow*/) {
+               curl_off_t /*ulnow*/) noexcept {
   const auto* exchange = static_cast<const Exchange*>(user);
   return exchange->cancel != nullptr && exchange->cancel->load() ? 1 : 0;
 }
+
+// The error for a transfer a callback aborted with an exception.
+ApiError CallbackError(const std::exception_ptr& failure, const HttpRequest& request) {
+  std::string what;
+  try {
+    std::rethrow_exception(failure);
+  } catch (const std::exception& e) {
+    what = e.what();
+  } catch (...) {
+    what = "an exception that is not a std::exception";
+  }
+  return MakeApiError(ErrorKind::kOther, fmt::format("{} {}: handling the answer failed: {}",
+                                                     request.method, request.path, what));
+}
+
+// Writes may be applied twice if repeated; see Prepare and TransportError.
+bool IsIdempotent(const std::string& method) { return method != "POST" && method != "PATCH"; }
 
 struct HeaderList {
   curl_slist* list = nullptr;
@@ -163,7 +198,14 @@ void Prepare(CURL* curl, const ClientConfig& config, const std::string& token,
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_buffer);
   curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(curl, CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2));
-  if (!config.ca_pem.empty()) SetBlob(curl, CURLOPT_CAINFO_BLOB, config.ca_pem);
+  if (!config.ca_pem.empty()) {
+    // The configured CA and no other. The blob replaces libcurl's built-in CA
+    // bundle but not its CA directory (Debian: /etc/ssl/certs), which would
+    // let any public CA vouch for "the API server"; both are cleared.
+    SetBlob(curl, CURLOPT_CAINFO_BLOB, config.ca_pem);
+    curl_easy_setopt(curl, CURLOPT_CAINFO, static_cast<const char*>(nullptr));
+    curl_easy_setopt(curl, CURLOPT_CAPATH, static_cast<const char*>(nullptr));
+  }
   if (config.insecure_skip_tls_verify) {
     curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
     curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
@@ -186,6 +228,12 @@ void Prepare(CURL* curl, const ClientConfig& config, const std::string& token,
                      static_cast<curl_off_t>(request.body.size()));
   }
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers->list);
+  if (!IsIdempotent(request.method)) {
+    // On a kept-alive connection that closes without an answer, libcurl sends
+    // the request again on a new one by itself; for a write that is a blind
+    // second attempt. A connection of its own rules that out.
+    curl_easy_setopt(curl, CURLOPT_FRESH_CONNECT, 1L);
+  }
   exchange->curl = curl;
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, OnBody);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, exchange);
@@ -193,6 +241,24 @@ void Prepare(CURL* curl, const ClientConfig& config, const std::string& token,
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, exchange);
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
                    static_cast<long>(config.request_timeout.count()));
+}
+
+// Failures before a connection was up: the request was not sent. Exact for
+// a request on a fresh connection (see Prepare); on a reused one libcurl may
+// have sent it on the old connection before failing to open a new one.
+bool FailedBeforeSending(CURLcode code) {
+  switch (code) {
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CACERT_BADFILE:
+      return true;
+    default:
+      return false;
+  }
 }
 
 ApiError TransportError(CURLcode code, const char* error_buffer, const ClientConfig& config,
@@ -203,7 +269,11 @@ ApiError TransportError(CURLcode code, const char* error_buffer, const ClientCon
     return MakeApiError(ErrorKind::kTimeout, fmt::format("{}: no answer within {} ms ({})", what,
                                                          timeout.count(), detail));
   }
-  return MakeApiError(ErrorKind::kTransport, fmt::format("{}: {}", what, detail));
+  ApiError error = MakeApiError(ErrorKind::kTransport, fmt::format("{}: {}", what, detail));
+  // Only writes are sure to have had a connection of their own (see Prepare).
+  const bool fresh_connection = !IsIdempotent(request.method);
+  error.may_have_reached_server = !(fresh_connection && FailedBeforeSending(code));
+  return error;
 }
 
 }  // namespace
@@ -222,6 +292,7 @@ KubeResult<HttpResponse> Transport::Send(const HttpRequest& request) const {
   long status = 0;
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
   Release(curl);
+  if (exchange.failure) return CallbackError(exchange.failure, request);
   if (exchange.too_large) {
     return MakeApiError(ErrorKind::kMalformedResponse,
                         fmt::format("{} {}: response larger than {} bytes", request.method,
@@ -253,6 +324,7 @@ KubeStatus Transport::Stream(const HttpRequest& request,
   long status = 0;
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
   Release(curl);
+  if (exchange.failure) return CallbackError(exchange.failure, request);
   if (exchange.stopped_by_caller || cancel.load()) return {};
   const auto timeout = request.timeout.count() > 0 ? request.timeout : config_.request_timeout;
   if (code == CURLE_OPERATION_TIMEDOUT && IsSuccess(status)) {

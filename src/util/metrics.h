@@ -1,7 +1,16 @@
 // Counters, gauges and histograms with labels, rendered in the Prometheus text
-// exposition format (version 0.0.4). Small glue that no library in reach does
-// well; thread-safe; cheap on the hot path (one mutex per family, no
-// allocation once a label set has been seen).
+// exposition format (version 0.0.4). The registry, the metrics and the text
+// are prometheus-cpp's (its core library only: /metrics is served by our own
+// HTTP server, not by its civetweb exposer).
+//
+// This layer keeps call sites to one line: an event names its series by label
+// values, looked up in a small map per family, so that the hot path takes one
+// short lock and updates the metric, with no allocation once the series
+// exists. Thread-safe.
+//
+// Label values must come from fixed sets (whatever a client sends is mapped to
+// "other" by the caller): each distinct value is a time series that lives as
+// long as the process.
 #pragma once
 
 #include <cstdint>
@@ -12,79 +21,79 @@
 #include <string>
 #include <vector>
 
+#include <prometheus/labels.h>
+
+namespace prometheus {
+class Collectable;
+class Counter;
+class Gauge;
+class Histogram;
+class Registry;
+template <typename T>
+class Family;
+}  // namespace prometheus
+
 namespace discoblocks::metrics {
 
-using Labels = std::vector<std::pair<std::string, std::string>>;
+// Label name -> value. Rendered sorted by name, whatever the order given.
+using Labels = prometheus::Labels;
 
-class Family {
+class CounterFamily {
  public:
-  virtual ~Family() = default;
-  virtual void Render(std::string& out) const = 0;
-};
-
-// One number per label set; the base of counters and gauges.
-class ValueFamily : public Family {
- public:
+  explicit CounterFamily(prometheus::Family<prometheus::Counter>& family) : family_(family) {}
+  void Increment(const Labels& labels, double by = 1);
+  // For totals counted elsewhere and copied in when scraped. A total lower
+  // than the last one starts the series again (Prometheus sees a reset).
+  void SetTotal(const Labels& labels, double total);
   [[nodiscard]] double Value(const Labels& labels) const;
-  void Render(std::string& out) const override;
-
- protected:
-  ValueFamily(std::string name, std::string help, const char* type);
-  void Add(const Labels& labels, double by);
-  void Store(const Labels& labels, double value);
-  void RemoveAll();
 
  private:
-  std::string name_;
-  std::string help_;
-  const char* type_;  // "counter" or "gauge"
+  prometheus::Counter& At(const Labels& labels);  // with mutex_ held
+
+  prometheus::Family<prometheus::Counter>& family_;
   mutable std::mutex mutex_;
-  std::map<Labels, double> values_;
+  std::map<Labels, prometheus::Counter*> series_;
 };
 
-class CounterFamily : public ValueFamily {
+class GaugeFamily {
  public:
-  CounterFamily(std::string name, std::string help);
-  void Increment(const Labels& labels, double by = 1) { Add(labels, by); }
-  // For totals counted elsewhere and copied in when scraped; must not decrease.
-  void SetTotal(const Labels& labels, double total) { Store(labels, total); }
-};
-
-class GaugeFamily : public ValueFamily {
- public:
-  GaugeFamily(std::string name, std::string help);
-  void Set(const Labels& labels, double value) { Store(labels, value); }
+  explicit GaugeFamily(prometheus::Family<prometheus::Gauge>& family) : family_(family) {}
+  void Set(const Labels& labels, double value);
   // Drops every series, for gauges recomputed as a whole (drivers by state).
-  void Clear() { RemoveAll(); }
+  void Clear();
+  [[nodiscard]] double Value(const Labels& labels) const;
+
+ private:
+  prometheus::Family<prometheus::Gauge>& family_;
+  mutable std::mutex mutex_;
+  std::map<Labels, prometheus::Gauge*> series_;
 };
 
-class HistogramFamily : public Family {
+class HistogramFamily {
  public:
-  // `bounds`: upper bounds of the buckets, ascending (+Inf is implied).
-  HistogramFamily(std::string name, std::string help, std::vector<double> bounds);
+  // `bounds`: upper bounds of the buckets (+Inf is implied).
+  HistogramFamily(prometheus::Family<prometheus::Histogram>& family, std::vector<double> bounds);
   void Observe(const Labels& labels, double value);
   [[nodiscard]] std::uint64_t Count(const Labels& labels) const;
-  void Render(std::string& out) const override;
 
   // Bounds suited to request latencies in seconds, 0.5 ms to 10 s.
   static std::vector<double> LatencyBounds();
 
  private:
-  struct Series {
-    std::vector<std::uint64_t> buckets;  // cumulative at render time, not here
-    std::uint64_t count = 0;
-    double sum = 0;
-  };
-  std::string name_;
-  std::string help_;
-  std::vector<double> bounds_;
+  prometheus::Family<prometheus::Histogram>& family_;
+  const std::vector<double> bounds_;
   mutable std::mutex mutex_;
-  std::map<Labels, Series> series_;
+  std::map<Labels, prometheus::Histogram*> series_;
 };
 
-// Owns families and renders them all, in registration order.
+// Owns the families and renders them all, in registration order.
 class Registry {
  public:
+  Registry();
+  ~Registry();
+  Registry(const Registry&) = delete;
+  Registry& operator=(const Registry&) = delete;
+
   CounterFamily& Counter(const std::string& name, const std::string& help);
   GaugeFamily& Gauge(const std::string& name, const std::string& help);
   HistogramFamily& Histogram(const std::string& name, const std::string& help,
@@ -95,12 +104,15 @@ class Registry {
   [[nodiscard]] std::string Render() const;
 
  private:
+  void Remember(const prometheus::Collectable& family);  // with mutex_ held
+
   mutable std::mutex mutex_;
-  std::vector<std::unique_ptr<Family>> families_;
+  std::unique_ptr<prometheus::Registry> registry_;
+  std::vector<const prometheus::Collectable*> order_;  // prometheus-cpp groups by type
+  std::vector<std::unique_ptr<CounterFamily>> counters_;
+  std::vector<std::unique_ptr<GaugeFamily>> gauges_;
+  std::vector<std::unique_ptr<HistogramFamily>> histograms_;
   std::vector<std::function<void()>> collectors_;
 };
-
-// Label values escaped for the text format (backslash, quote, newline).
-std::string EscapeLabelValue(const std::string& value);
 
 }  // namespace discoblocks::metrics

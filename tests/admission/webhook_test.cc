@@ -295,12 +295,12 @@ TEST(DriverCallMetricsTest, CountsCallsByOutcome) {
   inputs.storage_class = testing::Fixture("storageclasses/ebs-immediate.yaml");
   (void)driver->Call(drivers::Function::kIsStorageClassValid, inputs, options);
   const std::string text = registry.Render();
-  EXPECT_NE(text.find("discoblocks_driver_calls_total{provisioner=\"ebs.csi.aws.com\",function="
-                      "\"IsStorageClassValid\",outcome=\"invalid\"} 1"),
+  EXPECT_NE(text.find("discoblocks_driver_calls_total{function=\"IsStorageClassValid\",outcome="
+                      "\"invalid\",provisioner=\"ebs.csi.aws.com\"} 1"),
             std::string::npos)
       << text;
-  EXPECT_NE(text.find("discoblocks_driver_call_duration_seconds_count{provisioner=\"ebs.csi.aws."
-                      "com\",function=\"IsStorageClassValid\"} 1"),
+  EXPECT_NE(text.find("discoblocks_driver_call_duration_seconds_count{function=\"IsStorageClass"
+                      "Valid\",provisioner=\"ebs.csi.aws.com\"} 1"),
             std::string::npos)
       << text;
 }

@@ -396,8 +396,8 @@ TEST_F(WebhookEndToEnd, HealthAndMetrics) {
                          "ondat-io-v1-diskconfig\",operation=\"CREATE\",result=\"allowed\"}"),
             std::string::npos)
       << metrics;
-  EXPECT_NE(metrics.find("discoblocks_driver_calls_total{provisioner=\"ebs.csi.aws.com\","
-                         "function=\"IsStorageClassValid\",outcome=\"valid\"}"),
+  EXPECT_NE(metrics.find("discoblocks_driver_calls_total{function=\"IsStorageClassValid\","
+                         "outcome=\"valid\",provisioner=\"ebs.csi.aws.com\"}"),
             std::string::npos);
   EXPECT_NE(metrics.find("discoblocks_drivers{state=\"loaded\"} 3"), std::string::npos);
 }

@@ -3,6 +3,8 @@
 // and a watch that reports 410 Gone. Each gives an error naming its cause, and
 // nothing outlives its timeout.
 #include <atomic>
+#include <stdexcept>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -74,6 +76,112 @@ TEST(ClientFaultTest, CreateIsNotRepeatedAfterAnAmbiguousServerError) {
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.error().kind, ErrorKind::kServerError);
   EXPECT_EQ(server.requests(), 1);
+}
+
+// A patch may append to a list or be applied twice in another way: after an
+// answer that does not say the server did nothing, it is not sent again.
+TEST(ClientFaultTest, PatchIsNotRepeatedAfterAnAmbiguousServerError) {
+  FakeHttpServer server([](const std::string&) { return FakeHttpServer::Response(500, "{}"); });
+  auto result = ClientFor(server, 5)->MergePatch(resources::kConfigMaps, "default", "x",
+                                                 {{"data", {{"k", "v"}}}});
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().kind, ErrorKind::kServerError);
+  EXPECT_EQ(server.requests(), 1);
+}
+
+// The connection drops after the request went out: the server may have acted
+// on it, so neither a create nor a patch is sent again (a read is).
+TEST(ClientFaultTest, WritesAreNotRepeatedWhenTheConnectionDropsAfterTheRequest) {
+  FakeHttpServer server([](const std::string&) { return FakeHttpServer::kHangUp; });
+  auto client = ClientFor(server, 5);
+  auto created = client->Create(resources::kConfigMaps, "default", {{"metadata", {{"name", "x"}}}});
+  ASSERT_FALSE(created.ok());
+  EXPECT_EQ(created.error().kind, ErrorKind::kTransport) << created.error().message;
+  EXPECT_EQ(server.requests(), 1);
+  auto patched = client->JsonPatch(
+      resources::kConfigMaps, "default", "x",
+      nlohmann::json::array({{{"op", "add"}, {"path", "/data/k"}, {"value", "v"}}}));
+  ASSERT_FALSE(patched.ok());
+  EXPECT_EQ(server.requests(), 2);
+  auto read = client->Get(resources::kConfigMaps, "default", "x");
+  ASSERT_FALSE(read.ok());
+  EXPECT_EQ(server.requests(), 7);
+}
+
+// libcurl itself repeats a request once, on a new connection, when a
+// connection it reused from an earlier request closes without an answer.
+// For a write that is a second, blind attempt; writes get a connection of
+// their own, so the server sees the create once.
+TEST(ClientFaultTest, CreateOnAKeptAliveConnectionIsNotRepeatedByLibcurl) {
+  std::atomic<int> creates{0};
+  FakeHttpServer::Options options;
+  options.keep_alive = true;
+  FakeHttpServer server(
+      [&](const std::string& request_line) {
+        if (request_line.starts_with("GET")) {
+          return FakeHttpServer::KeepAliveResponse(200, R"({"kind":"ConfigMap"})");
+        }
+        ++creates;
+        return FakeHttpServer::kHangUp;
+      },
+      options);
+  auto client = ClientFor(server);
+  ASSERT_TRUE(client->Get(resources::kConfigMaps, "default", "x").ok());
+  auto created = client->Create(resources::kConfigMaps, "default", {{"metadata", {{"name", "x"}}}});
+  ASSERT_FALSE(created.ok());
+  EXPECT_EQ(creates.load(), 1);
+}
+
+// A refused connection proves the server never saw the request: even a create
+// is tried again, and succeeds once the server listens.
+TEST(ClientFaultTest, CreateIsRetriedWhenTheConnectionIsRefused) {
+  FakeHttpServer::Options options;
+  options.refuse_until_listen = true;
+  FakeHttpServer server(
+      [](const std::string&) {
+        return FakeHttpServer::Response(201, R"({"kind":"ConfigMap","metadata":{"name":"x"}})");
+      },
+      options);
+  ClientConfig config;
+  config.server = server.url();
+  RetryPolicy retry;
+  retry.max_attempts = 50;
+  retry.initial_backoff = std::chrono::milliseconds(20);
+  retry.max_backoff = std::chrono::milliseconds(100);
+  auto client = std::move(Client::Create(config, retry)).value();
+  std::thread listener([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    server.Listen();
+  });
+  auto created = client->Create(resources::kConfigMaps, "default", {{"metadata", {{"name", "x"}}}});
+  listener.join();
+  ASSERT_TRUE(created.ok()) << created.error().message;
+  EXPECT_EQ(server.requests(), 1);
+}
+
+// libcurl's callbacks are C: an exception from a watch handler (or from
+// memory running out while reading) must not unwind through them. It ends
+// the watch with an error naming it, and the client stays usable.
+TEST(ClientFaultTest, WatchHandlerThatThrowsEndsTheWatchWithAnError) {
+  FakeHttpServer server([](const std::string& request_line) {
+    if (request_line.find("watch=true") == std::string::npos) {
+      return FakeHttpServer::Response(200, R"({"kind":"ConfigMap"})");
+    }
+    return FakeHttpServer::Response(
+        200, R"({"type":"ADDED","object":{"metadata":{"name":"a","resourceVersion":"5"}}})"
+             "\n");
+  });
+  auto client = ClientFor(server);
+  std::atomic<bool> cancel{false};
+  KubeStatus watched;
+  EXPECT_NO_THROW(watched = client->Watch(
+                      resources::kConfigMaps, "default", {},
+                      [](const WatchEvent&) -> bool { throw std::runtime_error("handler broke"); },
+                      cancel));
+  ASSERT_FALSE(watched.ok());
+  EXPECT_NE(watched.error().message.find("handler broke"), std::string::npos)
+      << watched.error().message;
+  EXPECT_TRUE(client->Get(resources::kConfigMaps, "default", "x").ok());
 }
 
 TEST(ClientFaultTest, NotFoundIsNotRetried) {
