@@ -136,7 +136,8 @@ int Serve(const ServeFlags& flags) {
   if (!client) return Fail(client.error().message);
 
   metrics::Registry metrics;
-  auto registry = LoadRegistry(flags.drivers);
+  auto registry = LoadRegistry(flags.drivers, std::nullopt,
+                               std::chrono::ceil<std::chrono::milliseconds>(*timeout));
   if (!registry) return kExitError;
   for (const auto& entry : registry->Entries()) {
     LogEvent(
@@ -163,7 +164,7 @@ int Serve(const ServeFlags& flags) {
   admission::RuleContext context;
   context.registry = registry.get();
   context.storage_class = [&](std::string_view name) { return storage_classes.Get("", name); };
-  context.call_options.limits.time = std::chrono::ceil<std::chrono::milliseconds>(*timeout);
+  context.call_options.limits = registry->limits();
   context.call_options.observer = admission::DriverCallMetrics(metrics);
   const admission::DiskConfigWebhook webhook(context, &metrics);
 
