@@ -63,6 +63,30 @@ Status ParseLimits(const json& limits, std::string_view what, LimitOverrides& ou
   return {};
 }
 
+// Whether every line is blank, a comment or a document marker ("---", "...",
+// perhaps followed by a comment). Decided on the text, not by a parser, so that
+// a document after an empty one ("---\n---\nsha256: ...") is never mistaken
+// for no manifest.
+bool HoldsNoDocument(std::string_view text) {
+  constexpr std::string_view kBlank = " \t\r";
+  while (!text.empty()) {
+    const std::size_t end = text.find('\n');
+    std::string_view line = text.substr(0, end);
+    text = end == std::string_view::npos ? std::string_view() : text.substr(end + 1);
+    const std::size_t first = line.find_first_not_of(kBlank);
+    line = first == std::string_view::npos ? std::string_view() : line.substr(first);
+    if (line.starts_with("---") || line.starts_with("...")) {
+      line.remove_prefix(3);
+      const std::size_t rest = line.find_first_not_of(kBlank);
+      // "---foo" is a plain scalar, not a marker.
+      if (rest == 0) return false;
+      line = rest == std::string_view::npos ? std::string_view() : line.substr(rest);
+    }
+    if (!line.empty() && !line.starts_with('#')) return false;
+  }
+  return true;
+}
+
 bool IsSha256Hex(std::string_view text) {
   return text.size() == 64 && std::all_of(text.begin(), text.end(), [](char c) {
            return std::isxdigit(static_cast<unsigned char>(c)) != 0;
@@ -103,15 +127,11 @@ std::vector<std::string> LimitOverrides::AboveCeilings(const wasm::Limits& ceili
 }
 
 Result<std::optional<Manifest>> ParseManifest(std::string_view text, std::string_view what) {
+  // An empty file, or one someone commented out, is no manifest; the parser
+  // would call it an empty document.
+  if (HoldsNoDocument(text)) return std::optional<Manifest>();
   auto document = ParseDocument(text, what);
-  if (!document) {
-    // ParseDocument refuses a text without a document; for a manifest that
-    // means there is none (an empty file, or one someone commented out).
-    if (auto node = LoadYaml(text, what); node && node->IsNull()) {
-      return std::optional<Manifest>();
-    }
-    return document.error();
-  }
+  if (!document) return document.error();
   if (!document->is_object()) return MakeError(fmt::format("{}: not a mapping", what));
   Manifest manifest;
   for (const auto& [key, value] : document->items()) {

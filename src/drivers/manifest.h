@@ -56,8 +56,8 @@ struct Manifest {
 };
 
 // Parses a manifest's text; `what` names it in messages (usually its path).
-// nullopt when the text holds no document (empty, blank, only comments, or a
-// YAML null): that is no manifest, not a broken one.
+// nullopt when the text holds no document (nothing but blank lines, comments
+// and document markers): that is no manifest, not a broken one.
 Result<std::optional<Manifest>> ParseManifest(std::string_view text, std::string_view what);
 
 // Reads <folder>/driver.yaml: nullopt when there is none (or it holds no

@@ -93,12 +93,20 @@ TEST(ManifestTest, LimitsAboveTheOperatorsAreClampedWithAWarning) {
 }
 
 TEST(ManifestTest, EmptyOrCommentedOutManifestIsNoManifest) {
-  for (const char* text : {"", "\n\n", "  \n", "# nothing pinned yet\n", "# a\n\n# b\n", "---\n",
-                           "---\n# c\n", "~\n", "null\n"}) {
+  for (const char* text : {"", "\n\n", "  \n", "\r\n", "# nothing pinned yet\n", "# a\n\n  # b",
+                           "---\n", "--- # c\n...\n", "---\n# c\n---\n"}) {
     const auto manifest = ParseManifest(text, "x/driver.yaml");
     ASSERT_TRUE(manifest) << "[" << text << "]: " << manifest.error().message;
     EXPECT_FALSE(manifest->has_value()) << "[" << text << "]";
   }
+  // A document after an empty one is not hidden by it.
+  const auto later = ParseManifest("---\n# c\n---\ndescription: x\n", "x/driver.yaml");
+  EXPECT_FALSE(later.ok() && !later->has_value());
+  // Nor is a value that happens to start like a marker.
+  const auto scalar = ParseManifest("---x\n", "x/driver.yaml");
+  ASSERT_FALSE(scalar);
+  EXPECT_NE(scalar.error().message.find("not a mapping"), std::string::npos)
+      << scalar.error().message;
 }
 
 struct BadManifest {
