@@ -77,8 +77,8 @@ TEST(InterpretTest, WarningsAreValidUtf8) {
             "b");
   EXPECT_EQ(SanitizeWarning("a\xE2\x82"), "a\xEF\xBF\xBD\xEF\xBF\xBD");
   EXPECT_EQ(SanitizeWarning("\xC0\xAF"), "\xEF\xBF\xBD\xEF\xBF\xBD");
-  EXPECT_EQ(SanitizeWarning("\xED\xA0\x80").find("\xED"), std::string::npos);
-  EXPECT_EQ(SanitizeWarning("\xF4\x90\x80\x80").find("\xF4"), std::string::npos);
+  EXPECT_EQ(SanitizeWarning("\xED\xA0\x80").find('\xED'), std::string::npos);
+  EXPECT_EQ(SanitizeWarning("\xF4\x90\x80\x80").find('\xF4'), std::string::npos);
   // C1 controls (U+0080..U+009F) are control characters too; U+00A0 is not.
   EXPECT_EQ(SanitizeWarning("a\xC2\x85"
                             "b\xC2\xA0"
