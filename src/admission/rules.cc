@@ -149,12 +149,48 @@ Decision CheckWithDriver(const DiskConfig& config, const RuleContext& context) {
   }
 }
 
+const nlohmann::json* SpecOf(const nlohmann::json& object) {
+  if (!object.is_object()) return nullptr;
+  const auto spec = object.find("spec");
+  return spec != object.end() ? &*spec : nullptr;
+}
+
+bool SameSpec(const nlohmann::json& object, const nlohmann::json& old_object) {
+  const nlohmann::json* spec = SpecOf(object);
+  const nlohmann::json* old_spec = SpecOf(old_object);
+  if (spec == nullptr || old_spec == nullptr) return spec == old_spec;
+  return *spec == *old_spec;
+}
+
+bool BeingDeleted(const nlohmann::json& object) {
+  if (!object.is_object()) return false;
+  const auto metadata = object.find("metadata");
+  if (metadata == object.end() || !metadata->is_object()) return false;
+  const auto deletion = metadata->find("deletionTimestamp");
+  return deletion != metadata->end() && !deletion->is_null();
+}
+
 }  // namespace
 
 Decision Validate(Operation operation, const nlohmann::json* object,
                   const nlohmann::json* old_object, const RuleContext& context) {
   if (operation == Operation::kDelete || operation == Operation::kConnect) return {};
   if (object == nullptr) return DenyOne(rule::kWellFormed, "the request carries no object");
+  // The spec was judged when it was written. An update that leaves it as it was
+  // (finalizers, labels, annotations, status) is judged only on what it changes,
+  // and never by the driver: a broken driver or a deleted StorageClass must not
+  // block removing a finalizer, and neither must a flaw the stored object had.
+  if (operation == Operation::kUpdate && old_object != nullptr && SameSpec(*object, *old_object)) {
+    auto parsed = ParseDiskConfig(*object);
+    if (parsed) return {};
+    auto parsed_old = ParseDiskConfig(*old_object);
+    if (!parsed_old && parsed_old.error().message == parsed.error().message) return {};
+    return DenyOne(rule::kWellFormed, parsed.error().message);
+  }
+  // Nothing new will be provisioned for an object being deleted, so its update
+  // gets only the rules that need nothing but the objects, never the driver.
+  const bool being_deleted =
+      BeingDeleted(*object) || (old_object != nullptr && BeingDeleted(*old_object));
   auto config = ParseDiskConfig(*object);
   if (!config) return DenyOne(rule::kWellFormed, config.error().message);
   std::optional<DiskConfig> old_config;
@@ -166,6 +202,7 @@ Decision Validate(Operation operation, const nlohmann::json* object,
   Denials denials;
   CheckLocalRules(*config, old_config ? &*old_config : nullptr, denials);
   if (!denials.empty()) return denials.Deny({});
+  if (being_deleted) return {};
   return CheckWithDriver(*config, context);
 }
 

@@ -51,7 +51,12 @@ struct RuleContext {
 
 // Decides on one DiskConfig. `object` is the new object (create, update),
 // `old_object` the previous one (update); both with the CRD's defaults
-// applied. Deleting is always allowed. A driver error denies (fail closed).
+// applied. Deleting is always allowed. An update that leaves the spec as it
+// was is only checked for being well-formed (a flaw the old object had too is
+// not held against it), and one of an object being deleted
+// (metadata.deletionTimestamp set) gets only the rules that need no driver and
+// no StorageClass: a finalizer can always be removed. Otherwise a driver error
+// denies (fail closed).
 Decision Validate(Operation operation, const nlohmann::json* object,
                   const nlohmann::json* old_object, const RuleContext& context);
 

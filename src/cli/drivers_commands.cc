@@ -22,8 +22,6 @@
 namespace discoblocks::cli {
 namespace {
 
-using drivers::DriverEntry;
-
 struct CommonFlags {
   DriverFlags drivers;
   std::string output = "table";
@@ -55,6 +53,11 @@ void PrintDriversTable(const nlohmann::json& entries) {
     if (entry.contains("last_load_error") && entry.contains("sha256")) {
       detail = "newest files did not load, this version serves: " +
                entry["last_load_error"].get<std::string>();
+    }
+    if (entry.contains("warnings")) {
+      for (const auto& warning : entry["warnings"]) {
+        if (warning.is_string()) detail += "; warning: " + warning.get<std::string>();
+      }
     }
     rows.push_back(
         {entry.value("provisioner", ""), entry.value("state", ""),
@@ -101,9 +104,10 @@ int Inspect(const CommonFlags& flags, const std::string& provisioner) {
   if (entry->driver) {
     const auto& driver = *entry->driver;
     const auto& info = driver.module_info();
-    // In force: the defaults (what `drivers call` and `serve` use without
-    // --timeout/--driver-timeout) with this driver's manifest applied.
-    const wasm::Limits limits = driver.EffectiveLimits(wasm::Limits{});
+    // In force: the operator's limits (the flags; the default time limit, as
+    // `drivers call` and `serve` use without --timeout/--driver-timeout), each
+    // lowered where this driver's manifest asks for less.
+    const wasm::Limits limits = driver.EffectiveLimits(registry->limits());
     doc["path"] = driver.path().string();
     doc["initializer"] = wasm::InitializerName(info.initializer);
     doc["all_exports"] = nlohmann::json::array();
@@ -119,8 +123,8 @@ int Inspect(const CommonFlags& flags, const std::string& provisioner) {
                      {"stdout_bytes", limits.stdout_bytes},
                      {"stderr_bytes", limits.stderr_bytes},
                      {"source", driver.manifest() && !driver.manifest()->limits.empty()
-                                    ? "defaults with driver.yaml"
-                                    : "defaults"}};
+                                    ? "operator's limits, lowered by driver.yaml"
+                                    : "operator's limits"}};
     doc["wasmtime"] = wasm::Engine::WasmtimeVersion();
   }
   if (flags.output == "json") {
@@ -191,15 +195,17 @@ int Call(const CommonFlags& common, const CallFlags& flags) {
     }
     options.extra_env.emplace_back(assignment.substr(0, equals), assignment.substr(equals + 1));
   }
+  std::optional<std::chrono::milliseconds> time_limit;
   if (flags.timeout) {
     auto timeout = ParseDuration(*flags.timeout);
     if (!timeout) return Fail("--timeout: " + timeout.error().message);
     if (timeout->count() <= 0) return Fail("--timeout: must be positive");
-    options.limits.time = std::chrono::ceil<std::chrono::milliseconds>(*timeout);
+    time_limit = std::chrono::ceil<std::chrono::milliseconds>(*timeout);
   }
 
-  auto registry = LoadRegistry(common.drivers, flags.provisioner);
+  auto registry = LoadRegistry(common.drivers, flags.provisioner, time_limit);
   if (!registry) return kExitError;
+  options.limits = registry->limits();
   const drivers::Outcome outcome = registry->Call(flags.provisioner, *function, inputs, options);
   if (common.output == "json") {
     std::cout << DumpJson(OutcomeJson(flags.provisioner, flags.function, outcome)) << "\n";

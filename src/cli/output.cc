@@ -126,6 +126,7 @@ nlohmann::json DriverEntryJson(const drivers::DriverEntry& entry) {
       doc["description"] = driver.manifest()->description;
     }
   }
+  if (!entry.warnings.empty()) doc["warnings"] = entry.warnings;
   if (!entry.last_load_error.empty()) {
     doc["last_load_error"] = entry.last_load_error;
     if (entry.last_load_error_at) doc["last_load_error_at"] = Timestamp(*entry.last_load_error_at);

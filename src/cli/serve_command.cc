@@ -126,7 +126,9 @@ int Serve(const ServeFlags& flags) {
   if (!client) return Fail(client.error().message);
 
   metrics::Registry metrics;
-  auto registry = LoadRegistry(flags.drivers, std::nullopt, MissingDriversDir::kTolerate);
+  auto registry = LoadRegistry(flags.drivers, std::nullopt,
+                               std::chrono::ceil<std::chrono::milliseconds>(*timeout),
+                               MissingDriversDir::kTolerate);
   if (!registry) return kExitError;
   for (const auto& entry : registry->Entries()) {
     LogEvent(
@@ -153,7 +155,7 @@ int Serve(const ServeFlags& flags) {
   admission::RuleContext context;
   context.registry = registry.get();
   context.storage_class = [&](std::string_view name) { return storage_classes.Get("", name); };
-  context.call_options.limits.time = std::chrono::ceil<std::chrono::milliseconds>(*timeout);
+  context.call_options.limits = registry->limits();
   context.call_options.observer = admission::DriverCallMetrics(metrics);
   const admission::DiskConfigWebhook webhook(context, &metrics);
 

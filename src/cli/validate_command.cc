@@ -48,6 +48,7 @@ int Validate(const ValidateFlags& flags) {
   if (!registry) return kExitError;
   admission::RuleContext context;
   context.registry = registry.get();
+  context.call_options.limits = registry->limits();
   const nlohmann::json& the_class = **storage_class;
   context.storage_class = [&](std::string_view name) -> std::optional<nlohmann::json> {
     const auto metadata = the_class.find("metadata");

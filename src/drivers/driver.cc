@@ -1,18 +1,29 @@
 #include "drivers/driver.h"
 
+#include <algorithm>
+#include <cstdint>
+#include <system_error>
 #include <utility>
 
 #include <fmt/format.h>
 
 #include "drivers/interpret.h"
 #include "drivers/module_cache.h"
+#include "util/byte_size.h"
 #include "util/files.h"
 #include "util/sha256.h"
 
 namespace discoblocks::drivers {
 
-// Largest driver module accepted; real drivers are a few MiB.
-constexpr std::size_t kMaxModuleBytes = std::size_t{64} << 20;
+namespace {
+
+// "70 MiB (73400320 bytes)" or "1000 bytes".
+std::string DescribeSize(std::uint64_t bytes) {
+  if (bytes < (std::uint64_t{1} << 20)) return fmt::format("{} bytes", bytes);
+  return fmt::format("{:.1f} MiB ({} bytes)", static_cast<double>(bytes) / (1 << 20), bytes);
+}
+
+}  // namespace
 
 Result<std::shared_ptr<const Driver>> Driver::Load(std::shared_ptr<wasm::Engine> engine,
                                                    std::string provisioner,
@@ -21,7 +32,17 @@ Result<std::shared_ptr<const Driver>> Driver::Load(std::shared_ptr<wasm::Engine>
   const auto wasm_path = folder / kModuleFile;
   auto manifest = ReadManifest(folder);
   if (!manifest) return manifest.error();
-  auto bytes = ReadFile(wasm_path, kMaxModuleBytes);
+  // Checked before reading; ReadFile stops at the limit if the file grows meanwhile.
+  std::error_code ec;
+  const std::uintmax_t size = std::filesystem::file_size(wasm_path, ec);
+  const auto too_large = [&](std::uint64_t bytes) {
+    return MakeError(fmt::format("{}: the module is {}, above the maximum module size of {}",
+                                 wasm_path.string(), DescribeSize(bytes),
+                                 FormatByteSize(options.max_module_bytes)));
+  };
+  if (!ec && size > options.max_module_bytes) return too_large(size);
+  auto bytes = ReadFile(wasm_path, static_cast<std::size_t>(std::min<std::uint64_t>(
+                                       options.max_module_bytes, SIZE_MAX)));
   if (!bytes) return bytes.error();
   std::string digest = Sha256Hex(*bytes);
   const std::optional<std::string>& pinned =
@@ -56,8 +77,8 @@ Result<std::shared_ptr<const Driver>> Driver::Load(std::shared_ptr<wasm::Engine>
   return std::shared_ptr<const Driver>(std::move(driver));
 }
 
-wasm::Limits Driver::EffectiveLimits(const wasm::Limits& defaults) const {
-  return manifest_ ? manifest_->limits.ApplyTo(defaults) : defaults;
+wasm::Limits Driver::EffectiveLimits(const wasm::Limits& ceilings) const {
+  return manifest_ ? manifest_->limits.ApplyTo(ceilings) : ceilings;
 }
 
 bool Driver::Exports(Function function) const { return module_->Exports(SpecOf(function).name); }

@@ -25,7 +25,8 @@ using CallObserver = std::function<void(std::string_view provisioner, const Func
                                         const Outcome& outcome)>;
 
 struct CallOptions {
-  // The operator's limits; a driver's manifest may override any of them.
+  // The operator's limits: ceilings. A driver's manifest may lower any of them,
+  // never raise one (manifest.h).
   wasm::Limits limits;
   CallObserver observer;
   // Extra variables for driver authors experimenting offline; they are added to
@@ -39,11 +40,17 @@ class ModuleCache;
 // optionally <provisioner>/driver.yaml (manifest.h).
 inline constexpr std::string_view kModuleFile = "main.wasm";
 
+// Real drivers are a few MiB; compiling takes time and memory in proportion to
+// the bytes, so a module above the limit is refused before it is even read.
+inline constexpr std::uint64_t kDefaultMaxModuleBytes = std::uint64_t{64} << 20;
+
 struct LoadOptions {
   // Refuse a driver without a driver.yaml that pins main.wasm's sha256.
   bool require_digest = false;
   // Where compiled modules are kept between runs; null compiles every time.
   ModuleCache* module_cache = nullptr;
+  // A main.wasm larger than this is refused, naming its size and the limit.
+  std::uint64_t max_module_bytes = kDefaultMaxModuleBytes;
 };
 
 class Driver {
@@ -64,8 +71,9 @@ class Driver {
   [[nodiscard]] const wasm::ModuleInfo& module_info() const { return module_->info(); }
   // The driver.yaml read with this version, if there was one.
   [[nodiscard]] const std::optional<Manifest>& manifest() const { return manifest_; }
-  // The limits a call runs under: `defaults` with the manifest's overrides.
-  [[nodiscard]] wasm::Limits EffectiveLimits(const wasm::Limits& defaults) const;
+  // The limits a call runs under: the operator's (`ceilings`), each lowered to
+  // the manifest's where that is lower.
+  [[nodiscard]] wasm::Limits EffectiveLimits(const wasm::Limits& ceilings) const;
   // Whether the compiled module came from the on-disk cache.
   [[nodiscard]] bool from_cache() const { return from_cache_; }
   [[nodiscard]] bool Exports(Function function) const;

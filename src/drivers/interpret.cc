@@ -16,6 +16,9 @@ using nlohmann::json;
 
 constexpr std::size_t kQuotedPrefix = 64;
 constexpr std::size_t kStderrExcerpt = 512;
+// A JSON result is a Kubernetes object or a piece of one; etcd refuses requests
+// above 1.5 MiB, so larger output can never be used, whatever the stdout limit.
+constexpr std::size_t kMaxJsonResultBytes = std::size_t{3} << 19;
 
 // Quotes at most a short prefix of untrusted output for a message.
 std::string Quote(std::string_view text, std::size_t limit = kQuotedPrefix) {
@@ -143,7 +146,7 @@ class Interpreter {
   Outcome Succeed(OutcomeKind kind, json result, std::string_view warning) {
     outcome_.kind = kind;
     outcome_.result = std::move(result);
-    if (!warning.empty()) outcome_.warnings.emplace_back(warning);
+    if (!warning.empty()) outcome_.warnings.push_back(SanitizeWarning(warning));
     return std::move(outcome_);
   }
 
@@ -178,9 +181,11 @@ class Interpreter {
       if (empty_is_none) return Succeed(OutcomeKind::kOk, json::array(), {});
       return Fail(ErrorCause::kBadOutput, fmt::format("printed nothing; expected {}", shape));
     }
-    // Nesting is checked first: the result is copied (recursively) on its way to
-    // callers. Its size is already bounded by the driver's stdout limit.
-    if (auto limits = CheckJsonLimits(text, "output", {kNoByteLimit, kDefaultMaxDepth}); !limits) {
+    // Size and nesting are checked before parsing: the result is copied
+    // (recursively) on its way to callers, and the stdout limit, which the
+    // operator may raise, is no bound on what a result may sensibly be.
+    if (auto limits = CheckJsonLimits(text, "output", {kMaxJsonResultBytes, kDefaultMaxDepth});
+        !limits) {
       return Fail(ErrorCause::kBadOutput, limits.error().message);
     }
     json value = json::parse(text, nullptr, /*allow_exceptions=*/false);
@@ -212,7 +217,83 @@ class Interpreter {
   Outcome outcome_;
 };
 
+// The length of the UTF-8 sequence starting `text` (at least 1 byte), or 0 when
+// it is not valid UTF-8 as Go's utf8.ValidString sees it: no overlong forms, no
+// surrogates, nothing above U+10FFFF.
+std::size_t ValidSequenceLength(std::string_view text) {
+  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
+  const unsigned char lead = byte(0);
+  if (lead < 0x80) return 1;
+  std::size_t length = 0;
+  unsigned char low = 0x80;  // the range of the byte after the lead
+  unsigned char high = 0xBF;
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    length = 2;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    length = 3;
+    if (lead == 0xE0) low = 0xA0;   // overlong
+    if (lead == 0xED) high = 0x9F;  // surrogates
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    length = 4;
+    if (lead == 0xF0) low = 0x90;   // overlong
+    if (lead == 0xF4) high = 0x8F;  // above U+10FFFF
+  } else {
+    return 0;
+  }
+  if (text.size() < length || byte(1) < low || byte(1) > high) return 0;
+  for (std::size_t i = 2; i < length; ++i) {
+    if (byte(i) < 0x80 || byte(i) > 0xBF) return 0;
+  }
+  return length;
+}
+
+// Go's unicode.IsControl for a valid sequence: C0, DEL and C1 (U+0080..U+009F,
+// encoded C2 80..C2 9F).
+bool IsControl(std::string_view sequence) {
+  const auto lead = static_cast<unsigned char>(sequence[0]);
+  if (sequence.size() == 1) return lead < 0x20 || lead == 0x7F;
+  return sequence.size() == 2 && lead == 0xC2 && static_cast<unsigned char>(sequence[1]) <= 0x9F;
+}
+
 }  // namespace
+
+std::string SanitizeWarning(std::string_view text) {
+  constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
+  constexpr std::string_view kCut = "...";
+  std::string out;
+  out.reserve(std::min(text.size(), kMaxWarningCharacters * 4));
+  std::size_t characters = 0;
+  std::size_t fits = 0;  // the bytes of `out` that leave room for kCut
+  bool cut = false;
+  while (!text.empty()) {
+    const std::size_t length = ValidSequenceLength(text);
+    std::string_view piece;
+    if (length == 0) {
+      piece = kReplacement;
+      text.remove_prefix(1);
+    } else if (IsControl(text.substr(0, length))) {
+      text.remove_prefix(length);
+      // A line break or tab usually separates words: one space for a run.
+      if (!out.empty() && out.back() == ' ') continue;
+      piece = " ";
+    } else {
+      piece = text.substr(0, length);
+      text.remove_prefix(length);
+    }
+    if (characters == kMaxWarningCharacters) {
+      cut = true;
+      break;
+    }
+    out += piece;
+    ++characters;
+    if (characters <= kMaxWarningCharacters - kCut.size()) fits = out.size();
+  }
+  if (cut) {
+    out.resize(fits);
+    out += kCut;
+  }
+  return out;
+}
 
 std::string_view Trim(std::string_view text) {
   constexpr std::string_view kSpace = " \t\r\n\v\f";

@@ -63,6 +63,30 @@ Status ParseLimits(const json& limits, std::string_view what, LimitOverrides& ou
   return {};
 }
 
+// Whether every line is blank, a comment or a document marker ("---", "...",
+// perhaps followed by a comment). Decided on the text, not by a parser, so that
+// a document after an empty one ("---\n---\nsha256: ...") is never mistaken
+// for no manifest.
+bool HoldsNoDocument(std::string_view text) {
+  constexpr std::string_view kBlank = " \t\r";
+  while (!text.empty()) {
+    const std::size_t end = text.find('\n');
+    std::string_view line = text.substr(0, end);
+    text = end == std::string_view::npos ? std::string_view() : text.substr(end + 1);
+    const std::size_t first = line.find_first_not_of(kBlank);
+    line = first == std::string_view::npos ? std::string_view() : line.substr(first);
+    if (line.starts_with("---") || line.starts_with("...")) {
+      line.remove_prefix(3);
+      const std::size_t rest = line.find_first_not_of(kBlank);
+      // "---foo" is a plain scalar, not a marker.
+      if (rest == 0) return false;
+      line = rest == std::string_view::npos ? std::string_view() : line.substr(rest);
+    }
+    if (!line.empty() && !line.starts_with('#')) return false;
+  }
+  return true;
+}
+
 bool IsSha256Hex(std::string_view text) {
   return text.size() == 64 && std::all_of(text.begin(), text.end(), [](char c) {
            return std::isxdigit(static_cast<unsigned char>(c)) != 0;
@@ -71,18 +95,43 @@ bool IsSha256Hex(std::string_view text) {
 
 }  // namespace
 
-wasm::Limits LimitOverrides::ApplyTo(wasm::Limits defaults) const {
-  if (time) defaults.time = *time;
-  if (memory_bytes) defaults.memory_bytes = *memory_bytes;
-  if (stdout_bytes) defaults.stdout_bytes = *stdout_bytes;
-  if (stderr_bytes) defaults.stderr_bytes = *stderr_bytes;
-  return defaults;
+wasm::Limits LimitOverrides::ApplyTo(wasm::Limits ceilings) const {
+  if (time) ceilings.time = std::min(ceilings.time, *time);
+  if (memory_bytes) ceilings.memory_bytes = std::min(ceilings.memory_bytes, *memory_bytes);
+  if (stdout_bytes) ceilings.stdout_bytes = std::min(ceilings.stdout_bytes, *stdout_bytes);
+  if (stderr_bytes) ceilings.stderr_bytes = std::min(ceilings.stderr_bytes, *stderr_bytes);
+  return ceilings;
 }
 
-Result<Manifest> ParseManifest(std::string_view text, std::string_view what) {
+std::vector<std::string> LimitOverrides::AboveCeilings(const wasm::Limits& ceilings) const {
+  std::vector<std::string> messages;
+  auto check = [&](std::string_view key, auto asked, auto ceiling, auto format) {
+    if (asked && *asked > ceiling) {
+      messages.push_back(
+          fmt::format("{} asks for limits.{} {}, above the operator's {}; {} applies",
+                      kManifestFile, key, format(*asked), format(ceiling), format(ceiling)));
+    }
+  };
+  const auto duration = [](std::chrono::milliseconds value) {
+    // Near the top of the range milliseconds do not convert back to nanoseconds.
+    constexpr auto kLargest =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::nanoseconds::max());
+    return value <= kLargest ? FormatDuration(value) : fmt::format("{}ms", value.count());
+  };
+  const auto size = [](std::uint64_t value) { return FormatByteSize(value); };
+  check("time", time, ceilings.time, duration);
+  check("memory", memory_bytes, ceilings.memory_bytes, size);
+  check("stdout", stdout_bytes, ceilings.stdout_bytes, size);
+  check("stderr", stderr_bytes, ceilings.stderr_bytes, size);
+  return messages;
+}
+
+Result<std::optional<Manifest>> ParseManifest(std::string_view text, std::string_view what) {
+  // An empty file, or one someone commented out, is no manifest; the parser
+  // would call it an empty document.
+  if (HoldsNoDocument(text)) return std::optional<Manifest>();
   auto document = ParseDocument(text, what);
   if (!document) return document.error();
-  if (document->is_null()) return Manifest{};  // an empty file: nothing pinned or set
   if (!document->is_object()) return MakeError(fmt::format("{}: not a mapping", what));
   Manifest manifest;
   for (const auto& [key, value] : document->items()) {
@@ -108,7 +157,7 @@ Result<Manifest> ParseManifest(std::string_view text, std::string_view what) {
           fmt::format("{}: unknown key {} (known: description, sha256, limits)", what, key));
     }
   }
-  return manifest;
+  return std::optional<Manifest>(std::move(manifest));
 }
 
 Result<std::optional<Manifest>> ReadManifest(const std::filesystem::path& folder) {
@@ -117,9 +166,7 @@ Result<std::optional<Manifest>> ReadManifest(const std::filesystem::path& folder
   if (!std::filesystem::exists(path, ec)) return std::optional<Manifest>();
   auto text = ReadFile(path, kMaxManifestBytes);
   if (!text) return text.error();
-  auto manifest = ParseManifest(*text, path.string());
-  if (!manifest) return manifest.error();
-  return std::optional<Manifest>(std::move(manifest).value());
+  return ParseManifest(*text, path.string());
 }
 
 }  // namespace discoblocks::drivers

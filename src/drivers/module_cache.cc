@@ -1,5 +1,6 @@
 #include "drivers/module_cache.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -7,9 +8,11 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <ctime>
 #include <optional>
 #include <system_error>
 #include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -23,6 +26,10 @@ constexpr std::string_view kMagic = "DISCOBLOCKS-MODULE-CACHE v1";
 // Far above any real driver (a few MiB of wasm compile to tens of MiB at most),
 // low enough that a stray huge file cannot exhaust memory.
 constexpr std::size_t kMaxEntryBytes = std::size_t{512} << 20;
+constexpr std::string_view kEntrySuffix = ".cwasm";
+constexpr std::string_view kTempSuffix = ".tmp";
+// A temporary file this old belongs to a write that will never finish.
+constexpr std::time_t kStaleTempSeconds = 3600;
 
 std::string ErrnoText(int error) {
   return std::error_code(error, std::generic_category()).message();
@@ -50,7 +57,7 @@ bool IsSha256Hex(std::string_view text) {
 }
 
 std::string EntryName(std::string_view wasm_sha256, const std::string& fingerprint) {
-  return Sha256Hex(std::string(wasm_sha256) + "\n" + fingerprint) + ".cwasm";
+  return Sha256Hex(std::string(wasm_sha256) + "\n" + fingerprint) + std::string(kEntrySuffix);
 }
 
 std::string Header(std::string_view wasm_sha256, const std::string& fingerprint,
@@ -188,12 +195,13 @@ std::string_view CacheResultName(CacheResult result) {
   return "unknown";
 }
 
-ModuleCache::ModuleCache(std::filesystem::path dir, int dir_fd)
-    : dir_(std::move(dir)), dir_fd_(dir_fd) {}
+ModuleCache::ModuleCache(std::filesystem::path dir, int dir_fd, ModuleCacheOptions options)
+    : dir_(std::move(dir)), options_(options), dir_fd_(dir_fd) {}
 
 ModuleCache::~ModuleCache() { ::close(dir_fd_); }
 
-Result<std::unique_ptr<ModuleCache>> ModuleCache::Open(std::filesystem::path dir) {
+Result<std::unique_ptr<ModuleCache>> ModuleCache::Open(std::filesystem::path dir,
+                                                       const ModuleCacheOptions& options) {
   if (dir.empty()) return MakeError("module cache: no directory given");
   dir = dir.lexically_normal();
   // "dir/" would make lstat follow a symbolic link; look at the name itself.
@@ -214,7 +222,83 @@ Result<std::unique_ptr<ModuleCache>> ModuleCache::Open(std::filesystem::path dir
   if (fd.get() < 0) return refused(ErrnoText(errno));
   if (::fstat(fd.get(), &st) != 0) return refused(ErrnoText(errno));
   if (auto problem = DirectoryProblem(st)) return refused(*problem);
-  return std::unique_ptr<ModuleCache>(new ModuleCache(std::move(dir), fd.Release()));
+  auto cache = std::unique_ptr<ModuleCache>(new ModuleCache(std::move(dir), fd.Release(), options));
+  cache->Evict();  // the limit may be lower than when the entries were written
+  return cache;
+}
+
+void ModuleCache::MarkUsed(const std::string& entry_name) {
+  const std::lock_guard lock(usage_mutex_);
+  last_used_[entry_name] = ++use_counter_;
+}
+
+void ModuleCache::Evict() {
+  const std::lock_guard lock(usage_mutex_);
+  // A stream of its own over the directory Open checked (not its path).
+  const int list_fd = ::openat(dir_fd_, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR* listing = list_fd >= 0 ? ::fdopendir(list_fd) : nullptr;
+  if (listing == nullptr) {
+    const int error = errno;
+    if (list_fd >= 0) ::close(list_fd);
+    spdlog::warn("module cache {}: cannot list entries to keep within {} bytes: {}", dir_.string(),
+                 options_.max_bytes, ErrnoText(error));
+    return;
+  }
+  struct Entry {
+    std::string name;
+    std::uint64_t size = 0;
+    std::optional<std::uint64_t> used;  // by this process, on use_counter_
+    struct timespec modified {};
+  };
+  std::vector<Entry> entries;
+  std::uint64_t total = 0;
+  const std::time_t now = std::time(nullptr);
+  // readdir is safe here: this stream is used by this thread alone.
+  while (const dirent* item = ::readdir(listing)) {  // NOLINT(concurrency-mt-unsafe)
+    const std::string_view name = item->d_name;
+    struct stat st {};
+    if (::fstatat(dir_fd_, item->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)) {
+      continue;
+    }
+    if (name.starts_with('.') && name.ends_with(kTempSuffix)) {
+      if (st.st_mtim.tv_sec + kStaleTempSeconds < now) ::unlinkat(dir_fd_, item->d_name, 0);
+      continue;
+    }
+    if (name.starts_with('.') || !name.ends_with(kEntrySuffix)) continue;
+    Entry entry{std::string(name), static_cast<std::uint64_t>(st.st_size), std::nullopt,
+                st.st_mtim};
+    if (const auto it = last_used_.find(entry.name); it != last_used_.end())
+      entry.used = it->second;
+    total += entry.size;
+    entries.push_back(std::move(entry));
+  }
+  ::closedir(listing);
+  if (total > options_.max_bytes) {
+    // Least recently used first: entries this process has not used, oldest
+    // first, then the ones it has, in the order it last used them.
+    std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+      if (a.used.has_value() != b.used.has_value()) return !a.used.has_value();
+      if (a.used) return *a.used < *b.used;
+      if (a.modified.tv_sec != b.modified.tv_sec) return a.modified.tv_sec < b.modified.tv_sec;
+      if (a.modified.tv_nsec != b.modified.tv_nsec) return a.modified.tv_nsec < b.modified.tv_nsec;
+      return a.name < b.name;
+    });
+    for (const Entry& entry : entries) {
+      if (total <= options_.max_bytes) break;
+      if (::unlinkat(dir_fd_, entry.name.c_str(), 0) != 0 && errno != ENOENT) {
+        spdlog::warn("module cache: cannot remove {}: {}", (dir_ / entry.name).string(),
+                     ErrnoText(errno));
+        continue;
+      }
+      total -= entry.size;
+      last_used_.erase(entry.name);
+      ++evictions_;
+      spdlog::info(
+          "module cache: removed {} ({} bytes, least recently used) to stay within {} bytes",
+          (dir_ / entry.name).string(), entry.size, options_.max_bytes);
+    }
+  }
+  stored_bytes_ = total;
 }
 
 std::filesystem::path ModuleCache::EntryPath(const wasm::Engine& engine,
@@ -235,7 +319,8 @@ Status ModuleCache::WriteEntry(const std::string& entry_name, const std::string&
   std::string temp;
   int raw_fd = -1;
   for (int attempt = 0; attempt < 8 && raw_fd < 0; ++attempt) {
-    temp = fmt::format(".{}.{}.{}.tmp", entry_name, ::getpid(), temp_counter_.fetch_add(1));
+    temp =
+        fmt::format(".{}.{}.{}{}", entry_name, ::getpid(), temp_counter_.fetch_add(1), kTempSuffix);
     raw_fd =
         ::openat(dir_fd_, temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (raw_fd < 0 && errno != EEXIST) break;
@@ -288,6 +373,10 @@ Result<CacheLoad> ModuleCache::LoadOrCompile(std::shared_ptr<wasm::Engine> engin
         problem = std::move(*bad);
       } else if (auto module = wasm::Module::Deserialize(engine, payload); module) {
         ++hits_;
+        // Recently used, for this process's evictions and (through the
+        // modification time) the next process's.
+        MarkUsed(name);
+        ::utimensat(dir_fd_, name.c_str(), nullptr, AT_SYMLINK_NOFOLLOW);
         load.module = std::move(module).value();
         load.result = CacheResult::kHit;
         load.from_cache = true;
@@ -307,13 +396,22 @@ Result<CacheLoad> ModuleCache::LoadOrCompile(std::shared_ptr<wasm::Engine> engin
   if (!compiled) return compiled.error();
   load.module = std::move(compiled).value();
   auto serialized = load.module->Serialize();
-  const Status written =
-      serialized ? WriteEntry(name, Header(wasm_sha256_hex, fingerprint, *serialized) + *serialized)
-                 : Status(serialized.error());
+  Status written = serialized ? Status() : Status(serialized.error());
+  if (serialized) {
+    const std::string contents = Header(wasm_sha256_hex, fingerprint, *serialized) + *serialized;
+    written = contents.size() > options_.max_bytes
+                  ? Status(MakeError(fmt::format("it is {} bytes, above the cache's whole limit of "
+                                                 "{} bytes",
+                                                 contents.size(), options_.max_bytes)))
+                  : WriteEntry(name, contents);
+  }
   if (!written) {
     spdlog::warn("module cache: cannot store {} ({}); using the compiled module anyway",
                  wasm_sha256_hex, written.error().message);
+    return load;
   }
+  MarkUsed(name);
+  Evict();
   return load;
 }
 

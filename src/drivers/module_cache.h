@@ -7,6 +7,21 @@
 // with the module's and the engine's identity and the payload's sha256, all checked
 // before Wasmtime sees a byte. Anything unusable is rebuilt from the wasm bytes: the
 // cache may make loading faster, never make it fail.
+//
+// The entries together stay within a size limit: after every entry written (and
+// when the cache is opened) the least recently used are removed until the rest
+// fit. "Used" means loaded or written by this process, in that order; entries
+// this process has not used rank before all it has, oldest modification time
+// first, and a hit sets the entry's modification time, so that the order carries
+// over to the next process. Removing an entry never disturbs a module loaded from
+// it: Wasmtime deserializes from a copy in memory, not from the file. Leftover
+// temporary files of writes that never finished are removed after an hour.
+//
+// Wasmtime's own cache (wasmtime_config_cache_config_load) is not used: it trusts
+// whatever it finds in its directory (no ownership or permission check, no
+// checksum before the machine code is mapped), reports no hit or miss, and keeps
+// its size only as a soft limit, trimmed by a background thread at most once per
+// cleanup interval (an hour by default) after a write.
 #pragma once
 
 #include <atomic>
@@ -31,6 +46,16 @@ enum class CacheResult {
 };
 std::string_view CacheResultName(CacheResult result);  // "hit", "miss", "rebuilt"
 
+// A few drivers, each compiled to a few MiB to tens of MiB, for a few engine
+// settings and versions: far below this.
+inline constexpr std::uint64_t kDefaultModuleCacheBytes = std::uint64_t{512} << 20;
+
+struct ModuleCacheOptions {
+  // The entries' total size (their file sizes) is kept at or below this; an
+  // entry larger than the whole limit is not written at all.
+  std::uint64_t max_bytes = kDefaultModuleCacheBytes;
+};
+
 struct CacheLoad {
   std::shared_ptr<const wasm::Module> module;
   CacheResult result = CacheResult::kMiss;
@@ -45,7 +70,9 @@ class ModuleCache {
   // Opens (creating it and its missing parents with mode 0700) the cache
   // directory. Refuses a symbolic link, a non-directory, a directory owned by
   // another uid, or one with any group/other permission bit, naming the reason.
-  static Result<std::unique_ptr<ModuleCache>> Open(std::filesystem::path dir);
+  // Removes least recently used entries at once if they are above the limit.
+  static Result<std::unique_ptr<ModuleCache>> Open(std::filesystem::path dir,
+                                                   const ModuleCacheOptions& options = {});
 
   ModuleCache(const ModuleCache&) = delete;
   ModuleCache& operator=(const ModuleCache&) = delete;
@@ -70,13 +97,22 @@ class ModuleCache {
   [[nodiscard]] std::uint64_t hits() const { return hits_.load(); }
   [[nodiscard]] std::uint64_t misses() const { return misses_.load(); }
   [[nodiscard]] std::uint64_t rebuilt() const { return rebuilt_.load(); }
+  // Entries removed to stay within the limit, and the entries' total size as of
+  // the latest check (after Open and after every write).
+  [[nodiscard]] std::uint64_t evictions() const { return evictions_.load(); }
+  [[nodiscard]] std::uint64_t stored_bytes() const { return stored_bytes_.load(); }
+  [[nodiscard]] std::uint64_t max_bytes() const { return options_.max_bytes; }
 
  private:
-  ModuleCache(std::filesystem::path dir, int dir_fd);
+  ModuleCache(std::filesystem::path dir, int dir_fd, ModuleCacheOptions options);
   std::shared_ptr<std::mutex> LockFor(const std::string& entry_name);
   Status WriteEntry(const std::string& entry_name, const std::string& contents);
+  void MarkUsed(const std::string& entry_name);
+  // Removes least recently used entries until the rest fit within the limit.
+  void Evict();
 
   std::filesystem::path dir_;
+  ModuleCacheOptions options_;
   // Every file operation goes through this descriptor (openat, renameat), so the
   // directory checked by Open is the one used, even if the path is swapped later.
   int dir_fd_;
@@ -84,8 +120,16 @@ class ModuleCache {
   std::atomic<std::uint64_t> misses_{0};
   std::atomic<std::uint64_t> rebuilt_{0};
   std::atomic<std::uint64_t> temp_counter_{0};
+  std::atomic<std::uint64_t> evictions_{0};
+  std::atomic<std::uint64_t> stored_bytes_{0};
+  // When this process last used each entry, on a counter (file times are too
+  // coarse to order loads a few microseconds apart). Guarded by usage_mutex_,
+  // which Evict holds throughout, so that one eviction runs at a time.
+  std::mutex usage_mutex_;
+  std::uint64_t use_counter_ = 0;
+  std::unordered_map<std::string, std::uint64_t> last_used_;
   // One mutex per entry name, so concurrent loads of one module compile it once.
-  // Entries are never removed: one per module version and engine seen, tiny.
+  // Kept when an entry is evicted: one per module version and engine seen, tiny.
   std::mutex locks_mutex_;
   std::unordered_map<std::string, std::shared_ptr<std::mutex>> locks_;
 };

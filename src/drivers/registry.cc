@@ -4,7 +4,6 @@
 #include <atomic>
 #include <cstdlib>
 #include <map>
-#include <thread>
 #include <utility>
 
 #include <fmt/format.h>
@@ -12,6 +11,7 @@
 
 #include "drivers/directory_watcher.h"
 #include "drivers/folder_scan.h"
+#include "util/parallel.h"
 
 namespace discoblocks::drivers {
 namespace {
@@ -87,7 +87,8 @@ using registry_internal::Snapshot;
 
 namespace {
 
-// Loads the folders' drivers on up to `parallelism` threads.
+// Loads the folders' drivers on up to `parallelism` threads. A load that throws
+// (it should not: errors are values) fails that folder, not the process.
 std::vector<Attempt> LoadFolders(const std::shared_ptr<wasm::Engine>& engine,
                                  const RegistryOptions& options,
                                  std::vector<ScannedFolder> folders) {
@@ -97,25 +98,25 @@ std::vector<Attempt> LoadFolders(const std::shared_ptr<wasm::Engine>& engine,
     const FolderStamp stamp = folder.stamp;
     attempts.push_back({std::move(folder), std::nullopt, stamp});
   }
-  const LoadOptions load_options{options.require_digest, options.module_cache.get()};
-  std::atomic<std::size_t> next{0};
-  auto work = [&] {
-    for (std::size_t i = next++; i < attempts.size(); i = next++) {
-      Attempt& attempt = attempts[i];
-      if (!attempt.folder.stamp.module.exists) continue;
-      attempt.result =
-          Driver::Load(engine, attempt.folder.provisioner, attempt.folder.path, load_options);
-      // Read while being written: not a version anyone wrote; look again later.
-      attempt.stamp_after = {StampOf(attempt.folder.path / kModuleFile),
-                             StampOf(attempt.folder.path / kManifestFile)};
+  LoadOptions load_options;
+  load_options.require_digest = options.require_digest;
+  load_options.module_cache = options.module_cache.get();
+  load_options.max_module_bytes = options.max_module_bytes;
+  const auto failures = RunInParallel(attempts.size(), options.parallelism, [&](std::size_t i) {
+    Attempt& attempt = attempts[i];
+    if (!attempt.folder.stamp.module.exists) return;
+    attempt.result =
+        Driver::Load(engine, attempt.folder.provisioner, attempt.folder.path, load_options);
+    // Read while being written: not a version anyone wrote; look again later.
+    attempt.stamp_after = {StampOf(attempt.folder.path / kModuleFile),
+                           StampOf(attempt.folder.path / kManifestFile)};
+  });
+  for (std::size_t i = 0; i < attempts.size(); ++i) {
+    if (failures[i]) {
+      attempts[i].result = MakeError(
+          fmt::format("{}: loading failed: {}", attempts[i].folder.path.string(), *failures[i]));
     }
-  };
-  const unsigned cores = std::max(1U, std::thread::hardware_concurrency());
-  const std::size_t workers = std::min<std::size_t>(
-      options.parallelism != 0 ? options.parallelism : cores, attempts.size());
-  std::vector<std::jthread> threads;
-  for (std::size_t i = 1; i < workers; ++i) threads.emplace_back(work);
-  work();
+  }
   return attempts;
 }
 
@@ -143,8 +144,10 @@ std::filesystem::path ResolveDriversDir(const std::optional<std::string>& flag) 
 
 namespace {
 
-// The slot that follows `previous` (null for a new folder) after `attempt`.
-Slot Apply(const Slot* previous, Attempt attempt, spdlog::level::level_enum failure_level) {
+// The slot that follows `previous` (null for a new folder) after `attempt`;
+// `ceilings` are the operator's limits, for warnings about the manifest's.
+Slot Apply(const Slot* previous, Attempt attempt, spdlog::level::level_enum failure_level,
+           const wasm::Limits& ceilings) {
   Slot slot;
   if (previous != nullptr) slot = *previous;
   slot.stamp = attempt.folder.stamp;
@@ -156,6 +159,7 @@ Slot Apply(const Slot* previous, Attempt attempt, spdlog::level::level_enum fail
     entry.state = DriverState::kSkipped;
     entry.reason = fmt::format("no {} in {}", kModuleFile, attempt.folder.path.string());
     entry.driver = nullptr;
+    entry.warnings.clear();
     return slot;
   }
   if (*attempt.result) {
@@ -166,6 +170,11 @@ Slot Apply(const Slot* previous, Attempt attempt, spdlog::level::level_enum fail
     entry.last_load_error_at.reset();
     ++entry.versions_loaded;
     const Driver& driver = *entry.driver;
+    entry.warnings = driver.manifest() ? driver.manifest()->limits.AboveCeilings(ceilings)
+                                       : std::vector<std::string>{};
+    for (const std::string& warning : entry.warnings) {
+      spdlog::warn("driver {}: {}", entry.provisioner, warning);
+    }
     if (had) {
       spdlog::info("driver {} replaced: sha256 {} -> {}{}", entry.provisioner, ShortDigest(*had),
                    ShortDigest(driver), driver.from_cache() ? " (from the module cache)" : "");
@@ -185,6 +194,7 @@ Slot Apply(const Slot* previous, Attempt attempt, spdlog::level::level_enum fail
   } else {
     entry.state = DriverState::kFailed;
     entry.reason = error;
+    entry.warnings.clear();
     spdlog::log(failure_level, "driver {} failed to load: {}", entry.provisioner, error);
   }
   return slot;
@@ -268,7 +278,8 @@ std::optional<std::chrono::milliseconds> Registry::Rescan(const WatchOptions& op
         if (previous[i] != nullptr) next->slots.push_back(*previous[i]);
       } else {
         rescan_state_->pending.erase(folder.provisioner);
-        next->slots.push_back(Apply(previous[i], std::move(*attempt), failure_level));
+        next->slots.push_back(
+            Apply(previous[i], std::move(*attempt), failure_level, options_.limits));
       }
       ++attempt;
     } else if (previous[i] != nullptr) {

@@ -50,6 +50,9 @@ struct DriverEntry {
   std::uint64_t versions_loaded = 0;  // successful loads; above 1 means replaced
   std::uint64_t calls = 0;            // calls through Registry::Call, all versions
   std::uint64_t call_failures = 0;    // of which ended in an error outcome
+  // About the version serving, e.g. its driver.yaml asking for limits above the
+  // operator's (RegistryOptions::limits), which were clamped. Also logged.
+  std::vector<std::string> warnings;
 };
 
 // Where the drivers are: the flag, else DISCOBLOCKS_DRIVERS_DIR, else /drivers.
@@ -64,6 +67,13 @@ struct RegistryOptions {
   bool require_digest = false;
   // Compiled modules kept between runs; null compiles every time.
   std::shared_ptr<ModuleCache> module_cache;
+  // The operator's per-call limits: ceilings that a driver.yaml may lower but
+  // not raise (manifest.h). Loads report a manifest asking for more in
+  // DriverEntry::warnings; callers pass the same limits in CallOptions, where
+  // Driver::Call clamps the manifest's to them.
+  wasm::Limits limits;
+  // Largest main.wasm compiled; a bigger one fails to load (LoadOptions).
+  std::uint64_t max_module_bytes = kDefaultMaxModuleBytes;
 };
 
 struct WatchOptions {
@@ -89,6 +99,8 @@ class Registry {
   ~Registry();  // stops watching
 
   [[nodiscard]] const std::filesystem::path& directory() const { return options_.directory; }
+  // The operator's per-call limits (RegistryOptions::limits), for CallOptions.
+  [[nodiscard]] const wasm::Limits& limits() const { return options_.limits; }
   // The module cache in use, or null.
   [[nodiscard]] const ModuleCache* module_cache() const { return options_.module_cache.get(); }
   // Set while the directory itself cannot be read (missing, not a directory).

@@ -28,8 +28,18 @@ void RegisterRegistryMetrics(metrics::Registry& metrics, const Registry& registr
                                           "Driver modules loaded through the module cache, by "
                                           "result: hit, miss (compiled), rebuilt (bad entry).")
                        : nullptr;
+  metrics::CounterFamily* cache_evictions =
+      cache != nullptr ? &metrics.Counter("discoblocks_module_cache_evictions_total",
+                                          "Module cache entries removed, least recently used "
+                                          "first, to stay within the cache's size limit.")
+                       : nullptr;
+  metrics::GaugeFamily* cache_bytes =
+      cache != nullptr ? &metrics.Gauge("discoblocks_module_cache_bytes",
+                                        "Total size of the module cache's entries, as of its "
+                                        "latest write.")
+                       : nullptr;
 
-  metrics.AddCollector([&, cache, cache_loads] {
+  metrics.AddCollector([&, cache, cache_loads, cache_evictions, cache_bytes] {
     const auto entries = registry.Entries();
     std::map<std::string, int> states{{"loaded", 0}, {"skipped", 0}, {"failed", 0}};
     info.Clear();
@@ -57,6 +67,8 @@ void RegisterRegistryMetrics(metrics::Registry& metrics, const Registry& registr
       cache_loads->SetTotal({{"result", "hit"}}, static_cast<double>(cache->hits()));
       cache_loads->SetTotal({{"result", "miss"}}, static_cast<double>(cache->misses()));
       cache_loads->SetTotal({{"result", "rebuilt"}}, static_cast<double>(cache->rebuilt()));
+      cache_evictions->SetTotal({}, static_cast<double>(cache->evictions()));
+      cache_bytes->Set({}, static_cast<double>(cache->stored_bytes()));
     }
   });
 }

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <utility>
@@ -23,6 +24,14 @@ using Clock = std::chrono::steady_clock;
 // exits in its own way (Go's runtime grows its heap 4 MiB at a time).
 std::uint64_t MemoryHeadroom(std::uint64_t cap) {
   return std::max<std::uint64_t>(cap / 8, 4 << 20);
+}
+
+// `started + limit`, or the end of time for a limit that would run past it: a
+// time limit of any size must not overflow the clock's arithmetic.
+Clock::time_point DeadlineAfter(Clock::time_point started, std::chrono::milliseconds limit) {
+  const auto room =
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::time_point::max() - started);
+  return limit >= room ? Clock::time_point::max() : started + limit;
 }
 
 // Called by Wasmtime at every epoch tick while WebAssembly runs in this store.
@@ -167,7 +176,7 @@ std::string_view RunStatusName(RunStatus status) {
 RunResult Module::Run(const RunRequest& request) const {
   const auto started = Clock::now();
   RunResult result;
-  CallState state(started + request.limits.time, request.limits.stdout_bytes,
+  CallState state(DeadlineAfter(started, request.limits.time), request.limits.stdout_bytes,
                   request.limits.stderr_bytes);
   auto finish = [&]() -> RunResult {
     result.stdout_data = state.out.Take();
@@ -209,8 +218,11 @@ RunResult Module::Run(const RunRequest& request) const {
 
   StorePtr store(wasmtime_store_new(impl_->engine->impl().engine.get(), &state, nullptr));
   wasmtime_context_t* context = wasmtime_store_context(store.get());
-  wasmtime_store_limiter(store.get(), static_cast<std::int64_t>(request.limits.memory_bytes),
-                         kMaxTableElements, /*instances=*/-1, /*tables=*/-1, /*memories=*/-1);
+  // Wasmtime reads a negative limit as none at all, so a limit past int64 is held there.
+  const auto memory_limit = static_cast<std::int64_t>(std::min<std::uint64_t>(
+      request.limits.memory_bytes, std::numeric_limits<std::int64_t>::max()));
+  wasmtime_store_limiter(store.get(), memory_limit, kMaxTableElements, /*instances=*/-1,
+                         /*tables=*/-1, /*memories=*/-1);
   wasmtime_context_set_epoch_deadline(context, 1);
   wasmtime_store_epoch_deadline_callback(store.get(), OnEpochDeadline, &state, nullptr);
   if (const ErrorPtr error(wasmtime_context_set_wasi(context, MakeWasiConfig(request).release()));

@@ -41,8 +41,21 @@ Decision Create(const json& object, const RuleContext& context = Context()) {
   return Validate(Operation::kCreate, &object, nullptr, context);
 }
 
-Decision Update(const json& before, const json& after) {
-  return Validate(Operation::kUpdate, &after, &before, Context());
+Decision Update(const json& before, const json& after, const RuleContext& context = Context()) {
+  return Validate(Operation::kUpdate, &after, &before, context);
+}
+
+// A registry whose ebs.csi.aws.com driver traps on every call.
+std::unique_ptr<drivers::Registry> TrappingDrivers(const testing::TempDir& dir) {
+  dir.CopyDriver("ebs.csi.aws.com", testing::HostileDir() / "trap.wasm");
+  drivers::RegistryOptions options;
+  options.directory = dir.path();
+  return drivers::Registry::Load(testing::SharedEngine(), options);
+}
+
+json WithMetadata(json object, const json& metadata_patch) {
+  object["metadata"].merge_patch(metadata_patch);
+  return object;
 }
 
 TEST(RulesTest, FixtureNginxWithEbsGp3IsAllowed) {
@@ -150,6 +163,82 @@ TEST(RulesTest, UpdatesKeepStorageClassAndPatternAndNeverShrink) {
   const Decision shrunk = Update(before, DiskConfigWith({{"capacity", "1536Mi"}}));
   EXPECT_EQ(shrunk.rule, "capacity-no-shrink");
   EXPECT_EQ(shrunk.message, "capacity-no-shrink: spec.capacity cannot shrink (from 2Gi to 1536Mi)");
+}
+
+// Removing a finalizer is an UPDATE that leaves the spec alone: it must not
+// depend on the driver or the StorageClass, either of which may be gone.
+TEST(RulesTest, UpdateLeavingTheSpecAloneCallsNoDriver) {
+  testing::TempDir dir;
+  const auto trapping = TrappingDrivers(dir);
+  const json before = WithMetadata(DiskConfigWith({{"capacity", "2Gi"}}),
+                                   {{"finalizers", {"discoblocks.ondat.io/cleanup"}}});
+  const json after = WithMetadata(DiskConfigWith({{"capacity", "2Gi"}}),
+                                  {{"finalizers", nullptr}, {"labels", {{"team", "a"}}}});
+
+  const Decision with_broken_driver = Update(before, after, Context(*trapping));
+  EXPECT_TRUE(with_broken_driver.allowed) << with_broken_driver.message;
+  EXPECT_EQ(trapping->Entry("ebs.csi.aws.com")->calls, 0U);
+
+  RuleContext no_storage_class = Context(*trapping);
+  no_storage_class.storage_class = [](std::string_view) { return std::optional<json>(); };
+  const Decision without_class = Update(before, after, no_storage_class);
+  EXPECT_TRUE(without_class.allowed) << without_class.message;
+
+  // Even a spec that today's rules would refuse, or cannot read, once stored, can
+  // lose its finalizer.
+  for (const json& spec_patch :
+       {json{{"mountPointPattern", "/data.%d"}}, json{{"capacity", "lots"}}}) {
+    const json stored = DiskConfigWith(spec_patch);
+    const Decision decision =
+        Update(stored, WithMetadata(stored, {{"finalizers", nullptr}}), Context(*trapping));
+    EXPECT_TRUE(decision.allowed) << decision.message;
+  }
+  EXPECT_EQ(trapping->Entry("ebs.csi.aws.com")->calls, 0U);
+
+  // What the update itself breaks is still refused.
+  const Decision broken_metadata =
+      Update(before, WithMetadata(after, {{"name", 5}}), Context(*trapping));
+  EXPECT_EQ(broken_metadata.rule, "well-formed");
+  EXPECT_NE(broken_metadata.message.find("metadata.name"), std::string::npos);
+}
+
+TEST(RulesTest, UpdateOfAnObjectBeingDeletedCallsNoDriverButKeepsTheLocalRules) {
+  testing::TempDir dir;
+  const auto trapping = TrappingDrivers(dir);
+  const json before = WithMetadata(DiskConfigWith({{"capacity", "2Gi"}}),
+                                   {{"deletionTimestamp", "2025-01-01T00:00:00Z"},
+                                    {"finalizers", {"discoblocks.ondat.io/cleanup"}}});
+  RuleContext no_storage_class = Context(*trapping);
+  no_storage_class.storage_class = [](std::string_view) { return std::optional<json>(); };
+
+  const json grown = WithMetadata(DiskConfigWith({{"capacity", "3Gi"}}),
+                                  {{"deletionTimestamp", "2025-01-01T00:00:00Z"}});
+  for (const RuleContext& context : {Context(*trapping), no_storage_class}) {
+    const Decision decision = Update(before, grown, context);
+    EXPECT_TRUE(decision.allowed) << decision.message;
+  }
+  EXPECT_EQ(trapping->Entry("ebs.csi.aws.com")->calls, 0U);
+
+  const json shrunk = WithMetadata(DiskConfigWith({{"capacity", "1Gi"}}),
+                                   {{"deletionTimestamp", "2025-01-01T00:00:00Z"}});
+  EXPECT_EQ(Update(before, shrunk, Context(*trapping)).rule, "capacity-no-shrink");
+}
+
+TEST(RulesTest, UpdateChangingTheSpecStillGoesThroughTheDriver) {
+  testing::TempDir dir;
+  const auto trapping = TrappingDrivers(dir);
+  const Decision decision = Update(DiskConfigWith({{"capacity", "2Gi"}}),
+                                   DiskConfigWith({{"capacity", "3Gi"}}), Context(*trapping));
+  EXPECT_FALSE(decision.allowed);
+  EXPECT_EQ(decision.rule, "driver-error");
+  EXPECT_EQ(trapping->Entry("ebs.csi.aws.com")->calls, 1U);
+
+  RuleContext no_storage_class = Context(*trapping);
+  no_storage_class.storage_class = [](std::string_view) { return std::optional<json>(); };
+  EXPECT_EQ(Update(DiskConfigWith({{"capacity", "2Gi"}}), DiskConfigWith({{"capacity", "3Gi"}}),
+                   no_storage_class)
+                .rule,
+            "storage-class-exists");
 }
 
 TEST(RulesTest, DeleteIsAlwaysAllowed) {

@@ -190,6 +190,17 @@ INSTANTIATE_TEST_SUITE_P(
         UsageCase{{"drivers", "list", "-o", "yaml"}, "yaml"},
         UsageCase{{"drivers", "list", "--server", "http://127.0.0.1:1"},
                   "cannot read http://127.0.0.1:1/drivers"},
+        UsageCase{{"drivers", "list", "--drivers-dir", "@drivers", "--driver-memory-limit", "8Gi"},
+                  "--driver-memory-limit: 8Gi is above the maximum of 4Gi"},
+        UsageCase{{"drivers", "list", "--drivers-dir", "@drivers", "--driver-stdout-limit",
+                   "99999999999999999999999"},
+                  "--driver-stdout-limit: invalid size \"99999999999999999999999\": too large"},
+        UsageCase{{"drivers", "list", "--drivers-dir", "@drivers", "--driver-stderr-limit", "-1"},
+                  "negative sizes are not allowed"},
+        UsageCase{{"drivers", "list", "--drivers-dir", "@drivers", "--module-cache-size", "0"},
+                  "--module-cache-size: must be above 0"},
+        UsageCase{{"drivers", "list", "--drivers-dir", "@drivers", "--max-module-size", "lots"},
+                  "--max-module-size: invalid size \"lots\""},
         UsageCase{{"frobnicate"}, "unknown command frobnicate"}));
 
 TEST(CliTest, InputThatIsNotAnObjectIsRefused) {
@@ -299,7 +310,23 @@ TEST(CliTest, InspectShowsTheManifestsDigestAndLimitsInForce) {
   EXPECT_EQ(doc["limits"]["time_ms"], 750);
   EXPECT_EQ(doc["limits"]["memory_bytes"], 32 << 20);
   EXPECT_EQ(doc["limits"]["stdout_bytes"], 1 << 20);
-  EXPECT_EQ(doc["limits"]["source"], "defaults with driver.yaml");
+  EXPECT_EQ(doc["limits"]["source"], "operator's limits, lowered by driver.yaml");
+
+  // The flags are ceilings: the manifest's 1Gi is clamped to them, with a warning.
+  std::ofstream(dir.path() / "gke" / "driver.yaml", std::ios::trunc)
+      << "limits:\n  time: 750ms\n  memory: 1Gi\n";
+  const auto clamped = RunDiscoblocks({"drivers", "inspect", "gke", "--drivers-dir",
+                                       dir.path().string(), "--driver-memory-limit", "64Mi",
+                                       "--driver-stdout-limit", "4Ki", "-o", "json"});
+  ASSERT_EQ(clamped.exit_code, 0) << clamped.err;
+  const auto clamped_doc = nlohmann::json::parse(clamped.out);
+  EXPECT_EQ(clamped_doc["limits"]["time_ms"], 750);
+  EXPECT_EQ(clamped_doc["limits"]["memory_bytes"], 64 << 20);
+  EXPECT_EQ(clamped_doc["limits"]["stdout_bytes"], 4 << 10);
+  EXPECT_EQ(
+      clamped_doc["warnings"],
+      nlohmann::json::array(
+          {"driver.yaml asks for limits.memory 1Gi, above the operator's 64Mi; 64Mi applies"}));
 
   std::filesystem::remove(dir.path() / "gke" / "driver.yaml");
   const auto refused = RunDiscoblocks({"drivers", "inspect", "gke", "--drivers-dir",

@@ -57,6 +57,52 @@ TEST(InterpretTest, TrueWithStderrIsValidWithAWarning) {
   EXPECT_EQ(outcome.warnings[0], "gp2 is deprecated");
 }
 
+// The API server drops a warning with a control character or invalid UTF-8
+// (warnings travel in an HTTP header), so such stderr must still arrive.
+TEST(InterpretTest, WarningsHaveControlCharactersReplaced) {
+  const Outcome outcome = Interpret(Function::kIsStorageClassValid,
+                                    Ran("true", "gp2 is deprecated;\r\n\tuse gp3\x1b[0m\x7f!\n"));
+  ASSERT_EQ(outcome.warnings.size(), 1U);
+  EXPECT_EQ(outcome.warnings[0], "gp2 is deprecated; use gp3 [0m !");
+}
+
+TEST(InterpretTest, WarningsAreValidUtf8) {
+  EXPECT_EQ(SanitizeWarning("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x92\xBE"),
+            "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x92\xBE");
+  // A stray continuation byte, a truncated sequence, an overlong '/', a
+  // surrogate, a code point above U+10FFFF: each undecodable byte is U+FFFD.
+  EXPECT_EQ(SanitizeWarning("a\x80"
+                            "b"),
+            "a\xEF\xBF\xBD"
+            "b");
+  EXPECT_EQ(SanitizeWarning("a\xE2\x82"), "a\xEF\xBF\xBD\xEF\xBF\xBD");
+  EXPECT_EQ(SanitizeWarning("\xC0\xAF"), "\xEF\xBF\xBD\xEF\xBF\xBD");
+  EXPECT_EQ(SanitizeWarning("\xED\xA0\x80").find('\xED'), std::string::npos);
+  EXPECT_EQ(SanitizeWarning("\xF4\x90\x80\x80").find('\xF4'), std::string::npos);
+  // C1 controls (U+0080..U+009F) are control characters too; U+00A0 is not.
+  EXPECT_EQ(SanitizeWarning("a\xC2\x85"
+                            "b\xC2\xA0"
+                            "c"),
+            "a b\xC2\xA0"
+            "c");
+  EXPECT_EQ(SanitizeWarning(std::string("nul\0byte", 8)), "nul byte");
+}
+
+TEST(InterpretTest, LongWarningsAreCutOnACharacterBoundary) {
+  std::string long_text;
+  for (int i = 0; i < 300; ++i) long_text += "\xC3\xA9";  // é, two bytes each
+  const Outcome outcome = Interpret(Function::kIsStorageClassValid, Ran("true", long_text));
+  ASSERT_EQ(outcome.warnings.size(), 1U);
+  const std::string& warning = outcome.warnings[0];
+  std::string expected;
+  for (std::size_t i = 0; i < kMaxWarningCharacters - 3; ++i) expected += "\xC3\xA9";
+  EXPECT_EQ(warning, expected + "...");
+  // Exactly the limit is kept whole.
+  const std::string at_limit(kMaxWarningCharacters, 'x');
+  EXPECT_EQ(SanitizeWarning(at_limit), at_limit);
+  EXPECT_EQ(SanitizeWarning(at_limit + "y"), std::string(kMaxWarningCharacters - 3, 'x') + "...");
+}
+
 TEST(InterpretTest, FalseIsInvalidWithStderrAsReason) {
   const Outcome outcome = Interpret(Function::kIsStorageClassValid,
                                     Ran("false", "only allowVolumeExpansion true is supported\n"));
@@ -159,6 +205,22 @@ TEST(InterpretTest, OutputNestedTooDeeplyIsBadOutputNamingTheLimit) {
               std::string::npos)
         << outcome.reason;
   }
+}
+
+// Checked before parsing, whatever the stdout limit: nothing larger than etcd
+// accepts is a usable Kubernetes object.
+TEST(InterpretTest, OutputTooLargeIsBadOutputNamingTheLimit) {
+  const std::string padding(std::size_t{2} << 20, 'x');
+  const std::string stub =
+      R"({"kind":"PersistentVolumeClaim","metadata":{"annotations":{"a":")" + padding + "\"}}}";
+  const Outcome outcome = Interpret(Function::kGetPVCStub, Ran(stub));
+  EXPECT_EQ(outcome.kind, OutcomeKind::kError);
+  EXPECT_EQ(outcome.cause, ErrorCause::kBadOutput);
+  EXPECT_NE(outcome.reason.find("output is " + std::to_string(stub.size()) +
+                                " bytes, above the limit of 1572864 bytes"),
+            std::string::npos)
+      << outcome.reason.substr(0, 300);
+  EXPECT_LT(outcome.reason.size(), 300U);
 }
 
 TEST(InterpretTest, PodLabelsMustBeStrings) {

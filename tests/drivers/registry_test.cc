@@ -2,6 +2,7 @@
 #include <cstdlib>
 #include <fstream>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "drivers/registry.h"
@@ -62,6 +63,39 @@ TEST(RegistryTest, LoadsGoodModulesAndReportsSkippedAndFailedOnes) {
   inputs.storage_class = testing::Fixture("storageclasses/gke-pd-balanced.yaml");
   EXPECT_EQ(registry->Call("good.example.com", Function::kIsStorageClassValid, inputs).kind,
             OutcomeKind::kValid);
+}
+
+// Compiling takes time and memory in proportion to the bytes: a module above
+// the limit is refused before it is read, naming its size and the limit.
+TEST(RegistryTest, AModuleAboveTheMaximumSizeIsRefusedNamingSizeAndLimit) {
+  TempDir dir;
+  dir.AddDriver("huge.example.com", "");
+  // Sparse: 65 MiB long without 65 MiB written.
+  std::filesystem::resize_file(dir.path() / "huge.example.com" / "main.wasm",
+                               std::uintmax_t{65} << 20);
+  dir.CopyDriver("small.example.com", DriversDir() / "pd.csi.storage.gke.io" / "main.wasm");
+  const auto small_size =
+      std::filesystem::file_size(dir.path() / "small.example.com" / "main.wasm");
+
+  auto registry = LoadFrom(dir.path());
+  auto huge = registry->Entry("huge.example.com");
+  ASSERT_TRUE(huge);
+  EXPECT_EQ(huge->state, DriverState::kFailed);
+  EXPECT_NE(huge->reason.find("the module is 65.0 MiB (68157440 bytes), above the maximum module "
+                              "size of 64Mi"),
+            std::string::npos)
+      << huge->reason;
+  EXPECT_EQ(registry->Entry("small.example.com")->state, DriverState::kLoaded);
+
+  RegistryOptions options;
+  options.directory = dir.path();
+  options.max_module_bytes = small_size - 1;
+  auto strict = Registry::Load(SharedEngine(), options);
+  const auto small = strict->Entry("small.example.com");
+  EXPECT_EQ(small->state, DriverState::kFailed);
+  EXPECT_NE(small->reason.find(fmt::format("above the maximum module size of {}", small_size - 1)),
+            std::string::npos)
+      << small->reason;
 }
 
 TEST(RegistryTest, CallingAFailedDriverSaysWhyThereIsNone) {

@@ -388,6 +388,40 @@ TEST_F(WebhookEndToEnd, DriverChangesTakeEffectWithoutARestart) {
   EXPECT_EQ(readyz().out.find("did not load"), std::string::npos) << readyz().out;
 }
 
+// Removing a finalizer is an UPDATE that leaves the spec alone. Once the
+// StorageClass is gone it used to be refused ("storage-class-exists"), so the
+// DiskConfig could never finish deleting.
+TEST_F(WebhookEndToEnd, AFinalizerComesOffAfterTheStorageClassIsGone) {
+  const ControlPlane& cluster = ControlPlane::Get();
+  json storage_class = testing::Fixture("storageclasses/ebs-gp3.yaml");
+  storage_class["metadata"]["name"] = "e2e-going-away";
+  ASSERT_EQ(Apply(storage_class).exit_code, 0);
+  const json spec = {{"storageClassName", "e2e-going-away"}};
+  json held = DiskConfig(spec, "held");
+  held["metadata"]["finalizers"] = {"discoblocks.ondat.io/e2e"};
+  ASSERT_TRUE(Eventually([&] { return Apply(held).exit_code == 0; }));
+
+  const auto class_deleted = cluster.Kubectl({"delete", "storageclass", "e2e-going-away"});
+  ASSERT_EQ(class_deleted.exit_code, 0) << class_deleted.err;
+  // Once the webhook's cache has seen it go, new DiskConfigs naming it are refused...
+  ASSERT_TRUE(Eventually([&] {
+    return Apply(DiskConfig(spec, "too-late")).err.find("storage-class-exists") !=
+           std::string::npos;
+  }));
+  // ...but the one being deleted still loses its finalizer, and goes.
+  const auto deleting =
+      cluster.Kubectl({"delete", "diskconfig", "held", "-n", Namespace(), "--wait=false"});
+  ASSERT_EQ(deleting.exit_code, 0) << deleting.err;
+  const auto unfinalized =
+      cluster.Kubectl({"patch", "diskconfig", "held", "-n", Namespace(), "--type=merge", "-p",
+                       R"({"metadata":{"finalizers":null}})"});
+  EXPECT_EQ(unfinalized.exit_code, 0) << unfinalized.err;
+  EXPECT_TRUE(Eventually([&] {
+    return cluster.Kubectl({"get", "diskconfig", "held", "-n", Namespace()}).err.find("NotFound") !=
+           std::string::npos;
+  }));
+}
+
 TEST_F(WebhookEndToEnd, HealthAndMetrics) {
   EXPECT_EQ(Curl(fmt::format("http://127.0.0.1:{}/healthz", health_port_)).out, "ok\n");
   ASSERT_EQ(Apply(DiskConfig(json::object(), "counted")).exit_code, 0);

@@ -1,6 +1,7 @@
 // Every way a driver can misbehave ends in the right error, within its limit,
 // and the engine keeps serving normal calls afterwards.
 #include <chrono>
+#include <cstdint>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -155,6 +156,20 @@ TEST(SandboxTest, EachCallGetsAFreshInstance) {
   EXPECT_EQ(first.status, RunStatus::kMemoryLimit);
   EXPECT_EQ(second.status, RunStatus::kMemoryLimit);
   EXPECT_EQ(first.detail, second.detail);
+}
+
+TEST(SandboxTest, LimitsOfAnySizeDoNotOverflow) {
+  // Runs past a few epoch ticks, where the deadline is checked.
+  auto module = CompileHostile("bounded_loop");
+  ASSERT_NE(module, nullptr);
+  RunRequest request = Request();
+  // The deadline is the start plus the limit: with the largest limit that sum
+  // overflowed (to a millisecond before the start), and the call was stopped
+  // at the first tick with "time limit exceeded".
+  request.limits.time = milliseconds::max();
+  request.limits.memory_bytes = UINT64_MAX;
+  const RunResult result = module->Run(request);
+  EXPECT_EQ(result.status, RunStatus::kOk) << result.detail;
 }
 
 TEST(CompileTest, UnknownImportIsRefusedWithItsName) {
