@@ -87,6 +87,8 @@ TEST(WorkerPoolTest, RefusesWhenTheQueueIsFull) {
             WorkerPool::SubmitStatus::kQueueFull);
   EXPECT_EQ(pool.stats().rejected, 1U);
   gate.Open();
+  // The worker waits at the gate, which must outlive it.
+  pool.Stop();
 }
 
 TEST(WorkerPoolTest, ATaskThatCannotStartInTimeExpiresWhileEveryWorkerIsBusy) {
