@@ -33,12 +33,18 @@ std::string VersionOf(const json& object) {
 
 Informer::Informer(std::shared_ptr<const Client> client, ResourceType type, Options options,
                    Handlers handlers)
-    : client_(std::move(client)),
-      type_(std::move(type)),
-      options_(std::move(options)),
-      handlers_(std::move(handlers)) {}
+    : client_(std::move(client)), type_(std::move(type)), options_(std::move(options)) {
+  handler_sets_.push_back(std::move(handlers));
+  for (const auto& [name, index] : options_.indexes) indices_[name];
+}
 
 Informer::~Informer() { Stop(); }
+
+void Informer::AddHandlers(Handlers handlers) {
+  const std::lock_guard dispatch(dispatch_mutex_);
+  for (const Object& object : List()) Notify(handlers.on_add, *object);
+  handler_sets_.push_back(std::move(handlers));
+}
 
 void Informer::Start() {
   if (thread_.joinable()) return;
@@ -66,17 +72,41 @@ bool Informer::WaitForSync(std::chrono::milliseconds timeout) const {
 }
 
 std::optional<json> Informer::Get(std::string_view ns, std::string_view name) const {
+  Object object = Find(ns, name);
+  if (!object) return std::nullopt;
+  return *object;
+}
+
+Informer::Object Informer::Find(std::string_view ns, std::string_view name) const {
   const std::lock_guard lock(mutex_);
   const auto found = objects_.find(Key(type_.namespaced ? ns : "", name));
-  if (found == objects_.end()) return std::nullopt;
+  if (found == objects_.end()) return nullptr;
   return found->second;
 }
 
-std::vector<json> Informer::List() const {
+std::vector<Informer::Object> Informer::List() const {
   const std::lock_guard lock(mutex_);
-  std::vector<json> objects;
+  std::vector<Object> objects;
   objects.reserve(objects_.size());
   for (const auto& [key, object] : objects_) objects.push_back(object);
+  return objects;
+}
+
+Result<std::vector<Informer::Object>> Informer::ByIndex(std::string_view index,
+                                                        std::string_view value) const {
+  const std::lock_guard lock(mutex_);
+  const auto values = indices_.find(index);
+  if (values == indices_.end()) {
+    return MakeError(fmt::format("informer {}: no index named \"{}\"", type_.Name(), index));
+  }
+  std::vector<Object> objects;
+  const auto keys = values->second.find(value);
+  if (keys == values->second.end()) return objects;
+  objects.reserve(keys->second.size());
+  for (const std::string& key : keys->second) {
+    const auto found = objects_.find(key);
+    if (found != objects_.end()) objects.push_back(found->second);
+  }
   return objects;
 }
 
@@ -91,10 +121,77 @@ void Informer::Sleep(std::chrono::milliseconds duration) {
 }
 
 void Informer::RecordError(const ApiError& error) {
-  spdlog::warn("informer {}: {}", type_.Name(), error.message);
   const std::lock_guard lock(mutex_);
+  CountErrorLocked(error.message);
+}
+
+void Informer::CountErrorLocked(const std::string& message) {
+  spdlog::warn("informer {}: {}", type_.Name(), message);
   ++stats_.errors;
-  stats_.last_error = error.message;
+  stats_.last_error = message;
+}
+
+std::vector<std::string> Informer::IndexValuesLocked(const std::string& index, const json& object) {
+  try {
+    return options_.indexes.find(index)->second(object);
+  } catch (const std::exception& e) {
+    CountErrorLocked(fmt::format("index {} failed on {}: {}", index, KeyOf(object), e.what()));
+  } catch (...) {
+    CountErrorLocked(fmt::format("index {} failed on {}", index, KeyOf(object)));
+  }
+  return {};
+}
+
+void Informer::IndexLocked(const std::string& key, const json& object) {
+  for (auto& [index, values] : indices_) {
+    for (std::string& value : IndexValuesLocked(index, object)) {
+      values[std::move(value)].insert(key);
+    }
+  }
+}
+
+void Informer::UnindexLocked(const std::string& key, const json& object) {
+  for (auto& [index, values] : indices_) {
+    for (const std::string& value : IndexValuesLocked(index, object)) {
+      const auto found = values.find(value);
+      if (found == values.end()) continue;
+      found->second.erase(key);
+      if (found->second.empty()) values.erase(found);
+    }
+  }
+}
+
+Informer::Object Informer::Prepare(json&& object) {
+  if (!options_.transform) return std::make_shared<const json>(std::move(object));
+  return Prepare(static_cast<const json&>(object));
+}
+
+Informer::Object Informer::Prepare(const json& object) {
+  if (!options_.transform) return std::make_shared<const json>(object);
+  std::string failure;
+  try {
+    json transformed = options_.transform(object);
+    if (transformed.is_object()) {
+      // What the informer itself needs, kept whatever the transform did.
+      const auto metadata = object.find("metadata");
+      if (metadata != object.end() && metadata->is_object()) {
+        json& kept = transformed["metadata"];
+        if (!kept.is_object()) kept = json::object();
+        for (const char* field : {"name", "namespace", "resourceVersion"}) {
+          const auto value = metadata->find(field);
+          if (value != metadata->end() && !kept.contains(field)) kept[field] = *value;
+        }
+      }
+      return std::make_shared<const json>(std::move(transformed));
+    }
+    failure = fmt::format("the transform made {} of {}", JsonTypeName(transformed), KeyOf(object));
+  } catch (const std::exception& e) {
+    failure = fmt::format("the transform failed on {}: {}", KeyOf(object), e.what());
+  } catch (...) {
+    failure = fmt::format("the transform failed on {}", KeyOf(object));
+  }
+  RecordError(MakeApiError(ErrorKind::kOther, failure));
+  return std::make_shared<const json>(object);
 }
 
 template <typename Handler, typename... Args>
@@ -107,6 +204,11 @@ void Informer::Notify(const Handler& handler, const Args&... args) {
   } catch (...) {
     RecordError(MakeApiError(ErrorKind::kOther, "a handler failed with a non-standard exception"));
   }
+}
+
+template <typename Member, typename... Args>
+void Informer::NotifyAll(Member member, const Args&... args) {
+  for (const Handlers& handlers : handler_sets_) Notify(handlers.*member, args...);
 }
 
 void Informer::Run() {
@@ -171,25 +273,45 @@ bool Informer::Relist() {
   list.label_selector = options_.label_selector;
   list.field_selector = options_.field_selector;
   list.limit = options_.page_size;
-  auto listed = client_->ListAll(type_, options_.ns, list);
-  if (!listed) {
-    RecordError(listed.error());
-    return false;
+  // Page by page, each transformed before the next is read (see the header).
+  std::map<std::string, Object> fresh;
+  std::string list_version;
+  while (true) {
+    auto page = client_->List(type_, options_.ns, list);
+    if (page && !page->is_object()) {
+      page = MakeApiError(ErrorKind::kMalformedResponse,
+                          fmt::format("list {}: the answer is {}, not an object", type_.Name(),
+                                      JsonTypeName(*page)));
+    }
+    if (!page) {
+      RecordError(page.error());
+      return false;
+    }
+    if (const auto items = page->find("items"); items != page->end() && items->is_array()) {
+      for (json& item : *items) {
+        std::string key = KeyOf(item);
+        fresh.insert_or_assign(std::move(key), Prepare(std::move(item)));
+      }
+    }
+    const json metadata = page->value("metadata", json::object());
+    list_version = StringOr(metadata, "resourceVersion");
+    list.continue_token = StringOr(metadata, "continue");
+    if (list.continue_token.empty()) break;
+    if (stopping_) return false;
   }
-  std::map<std::string, json> fresh;
-  for (auto& item : (*listed)["items"]) fresh.emplace(KeyOf(item), std::move(item));
 
+  const std::lock_guard dispatch(dispatch_mutex_);
   // What changed while we were not watching, for the handlers.
-  std::vector<json> added;
-  std::vector<std::pair<json, json>> updated;
-  std::vector<json> deleted;
+  std::vector<Object> added;
+  std::vector<std::pair<Object, Object>> updated;
+  std::vector<Object> deleted;
   {
     const std::lock_guard lock(mutex_);
     for (const auto& [key, object] : fresh) {
       const auto old = objects_.find(key);
       if (old == objects_.end()) {
         added.push_back(object);
-      } else if (VersionOf(old->second) != VersionOf(object)) {
+      } else if (VersionOf(*old->second) != VersionOf(*object)) {
         updated.emplace_back(old->second, object);
       }
     }
@@ -197,40 +319,56 @@ bool Informer::Relist() {
       if (fresh.find(key) == fresh.end()) deleted.push_back(object);
     }
     objects_ = std::move(fresh);
-    resource_version_ = StringOr((*listed)["metadata"], "resourceVersion");
+    for (auto& [index, values] : indices_) values.clear();
+    for (const auto& [key, object] : objects_) IndexLocked(key, *object);
+    resource_version_ = list_version;
     ++stats_.lists;
     synced_ = true;
   }
   changed_.notify_all();
-  for (const json& object : added) Notify(handlers_.on_add, object);
-  for (const auto& [before, after] : updated) Notify(handlers_.on_update, before, after);
-  for (const json& object : deleted) Notify(handlers_.on_delete, object);
+  for (const Object& object : added) NotifyAll(&Handlers::on_add, *object);
+  for (const auto& [before, after] : updated) NotifyAll(&Handlers::on_update, *before, *after);
+  for (const Object& object : deleted) NotifyAll(&Handlers::on_delete, *object);
   return true;
 }
 
 void Informer::Apply(const WatchEvent& event) {
+  if (event.type == WatchEvent::Type::kBookmark) {
+    const std::string version = VersionOf(event.object);
+    const std::lock_guard lock(mutex_);
+    if (!version.empty()) resource_version_ = version;
+    return;
+  }
+  const std::string key = KeyOf(event.object);
   const std::string version = VersionOf(event.object);
-  std::optional<json> before;
+  const bool deleted = event.type == WatchEvent::Type::kDeleted;
+  Object after = Prepare(event.object);
+
+  const std::lock_guard dispatch(dispatch_mutex_);
+  Object before;
   {
     const std::lock_guard lock(mutex_);
     if (!version.empty()) resource_version_ = version;
-    if (event.type == WatchEvent::Type::kBookmark) return;
-    const std::string key = KeyOf(event.object);
     const auto found = objects_.find(key);
-    if (found != objects_.end()) before = found->second;
-    if (event.type == WatchEvent::Type::kDeleted) {
+    if (found != objects_.end()) {
+      before = found->second;
+      UnindexLocked(key, *before);
+    }
+    if (deleted) {
       objects_.erase(key);
     } else {
-      objects_[key] = event.object;
+      IndexLocked(key, *after);
+      objects_.insert_or_assign(key, after);
     }
   }
   changed_.notify_all();
-  if (event.type == WatchEvent::Type::kDeleted) {
-    Notify(handlers_.on_delete, before ? *before : event.object);
+  if (deleted) {
+    // The last state cached, which the handlers saw; the event's if there was none.
+    NotifyAll(&Handlers::on_delete, before ? *before : *after);
   } else if (before) {
-    Notify(handlers_.on_update, *before, event.object);
+    NotifyAll(&Handlers::on_update, *before, *after);
   } else {
-    Notify(handlers_.on_add, event.object);
+    NotifyAll(&Handlers::on_add, *after);
   }
 }
 

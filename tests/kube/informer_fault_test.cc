@@ -141,7 +141,7 @@ TEST(InformerFaultTest, BookmarksMoveTheResourceVersionOnly) {
   for (const auto& line : watches) EXPECT_EQ(QueryValue(line, "allowWatchBookmarks"), "true");
   EXPECT_EQ(handler_calls.load(), 1);  // the add of "a", from the list
   ASSERT_EQ(informer.List().size(), 1U);
-  EXPECT_EQ(informer.List()[0]["metadata"]["name"], "a");
+  EXPECT_EQ((*informer.List()[0])["metadata"]["name"], "a");
   EXPECT_EQ(requests.lists(), 1);
 }
 
@@ -202,6 +202,93 @@ TEST(InformerFaultTest, HandlerThatThrowsDoesNotStopTheInformer) {
   EXPECT_GE(informer.stats().errors, 2U);
   EXPECT_NE(informer.stats().last_error.find("handler broke on"), std::string::npos)
       << informer.stats().last_error;
+}
+
+// A relist reads page by page (each transformed as it comes), and afterwards
+// the cache, the indexes and the handlers agree with the new list: what
+// vanished is deleted, what changed updated, what is new added.
+TEST(InformerFaultTest, RelistPagesAndKeepsIndexesAndHandlersInStep) {
+  std::atomic<int> lists{0};
+  std::mutex mutex;
+  std::vector<std::string> list_lines;
+  FakeHttpServer server([&](const std::string& line) {
+    if (IsWatch(line)) {
+      // The first list's version expires at once; the second's is followed quietly.
+      if (QueryValue(line, "resourceVersion") == "5") {
+        return WatchLines(
+            {R"({"type":"ERROR","object":{"kind":"Status","code":410,"reason":"Expired"}})"});
+      }
+      return std::string();
+    }
+    {
+      const std::lock_guard lock(mutex);
+      list_lines.push_back(line);
+    }
+    const bool second_page = !QueryValue(line, "continue").empty();
+    if (lists++ < 2) {  // the first list, in two pages: a (app=x), then b (app=x)
+      return FakeHttpServer::Response(
+          200,
+          second_page
+              ? R"({"metadata":{"resourceVersion":"5"},"items":[{"metadata":{"name":"b","namespace":"default","resourceVersion":"4","labels":{"app":"x"}},"data":{"bulk":"zzz"}}]})"
+              : R"({"metadata":{"resourceVersion":"5","continue":"page-2"},"items":[{"metadata":{"name":"a","namespace":"default","resourceVersion":"3","labels":{"app":"x"}},"data":{"bulk":"zzz"}}]})");
+    }
+    // The relist: a is gone, b moved to app=y, c is new under app=x.
+    return FakeHttpServer::Response(
+        200,
+        R"({"metadata":{"resourceVersion":"9"},"items":[)"
+        R"({"metadata":{"name":"b","namespace":"default","resourceVersion":"8","labels":{"app":"y"}}},)"
+        R"({"metadata":{"name":"c","namespace":"default","resourceVersion":"7","labels":{"app":"x"}}}]})");
+  });
+  Informer::Options options = FastOptions();
+  options.page_size = 1;
+  options.transform = [](const json& object) {
+    json kept = object;
+    kept.erase("data");
+    return kept;
+  };
+  options.indexes["app"] = [](const json& object) {
+    return std::vector<std::string>{object["metadata"]["labels"]["app"].get<std::string>()};
+  };
+  std::set<std::string> events;
+  Informer::Handlers handlers{[&](const json& o) {
+                                const std::lock_guard lock(mutex);
+                                events.insert("add " + o["metadata"]["name"].get<std::string>());
+                              },
+                              [&](const json&, const json& o) {
+                                const std::lock_guard lock(mutex);
+                                events.insert("update " + o["metadata"]["name"].get<std::string>());
+                              },
+                              [&](const json& o) {
+                                const std::lock_guard lock(mutex);
+                                events.insert("delete " + o["metadata"]["name"].get<std::string>());
+                              }};
+  Informer informer(ClientFor(server), resources::kConfigMaps, options, handlers);
+  informer.Start();
+  for (int i = 0; i < 1000 && informer.stats().lists < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  informer.Stop();
+  ASSERT_GE(informer.stats().lists, 2U);
+
+  auto names = [&](const std::string& app) {
+    std::vector<std::string> found;
+    const auto indexed = informer.ByIndex("app", app);
+    EXPECT_TRUE(indexed.ok());
+    if (!indexed.ok()) return found;
+    for (const auto& object : *indexed) {
+      found.push_back((*object)["metadata"]["name"]);
+      EXPECT_FALSE(object->contains("data"));  // transformed
+    }
+    return found;
+  };
+  EXPECT_EQ(names("x"), (std::vector<std::string>{"c"}));
+  EXPECT_EQ(names("y"), (std::vector<std::string>{"b"}));
+  EXPECT_EQ(informer.Get("default", "a"), std::nullopt);
+  const std::lock_guard lock(mutex);
+  EXPECT_EQ(events, (std::set<std::string>{"add a", "add b", "delete a", "update b", "add c"}));
+  ASSERT_GE(list_lines.size(), 2U);
+  EXPECT_EQ(QueryValue(list_lines[0], "limit"), "1");
+  EXPECT_EQ(QueryValue(list_lines[1], "continue"), "page-2");
 }
 
 }  // namespace

@@ -1,13 +1,18 @@
 // The informer against a real API server: it sees what another client does,
-// and loses nothing when the API server goes away and comes back.
+// loses nothing when the API server goes away and comes back, keeps what its
+// transform makes, keeps its indexes up to date, and feeds several handler sets.
 #include "kube/informer.h"
 
 #include <mutex>
 #include <set>
+#include <stdexcept>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 
+#include "kube/objects.h"
 #include "support/control_plane.h"
 
 namespace discoblocks::kube {
@@ -53,6 +58,26 @@ json ConfigMap(const std::string& name, const std::string& value) {
           {"kind", "ConfigMap"},
           {"metadata", {{"name", name}}},
           {"data", {{"key", value}}}};
+}
+
+json Labelled(json object, const std::string& app) {
+  object["metadata"]["labels"]["app"] = app;
+  return object;
+}
+
+// The names of `objects`, in order.
+std::vector<std::string> Names(const std::vector<Informer::Object>& objects) {
+  std::vector<std::string> names;
+  for (const auto& object : objects) names.push_back((*object)["metadata"]["name"]);
+  return names;
+}
+
+// Waits (bounded) until `done` holds.
+template <typename Condition>
+bool Eventually(Condition done) {
+  for (int i = 0; i < 600 && !done(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  return done();
 }
 
 Informer::Options InNamespace(const std::string& ns) {
@@ -131,6 +156,193 @@ TEST(InformerTest, LosesNothingWhileTheApiServerRestarts) {
   EXPECT_FALSE(informer.Get(ns.name(), "c").has_value());
   EXPECT_GE(informer.stats().errors, 1U);  // it did notice the API server was gone
   informer.Stop();
+}
+
+TEST(InformerTest, CachesWhatItsTransformMakesAndHandlersSeeTheSame) {
+  TestNamespace ns("transform");
+  auto writer = ControlPlane::Get().AdminClient();
+  json big = ConfigMap("a", "1");
+  big["data"]["bulk"] = std::string(4096, 'x');
+  big["metadata"]["annotations"][std::string(kLastAppliedAnnotation)] = "{}";
+  ASSERT_TRUE(writer->Create(resources::kConfigMaps, ns.name(), big).ok());
+
+  Informer::Options options = InNamespace(ns.name());
+  options.transform = [](const json& object) {
+    json kept = StripManagedFields(object);
+    kept["data"].erase("bulk");
+    return kept;
+  };
+  std::mutex mutex;
+  std::vector<json> seen;
+  Informer::Handlers handlers;
+  handlers.on_add = [&](const json& object) {
+    const std::lock_guard lock(mutex);
+    seen.push_back(object);
+  };
+  handlers.on_update = [&](const json&, const json& object) {
+    const std::lock_guard lock(mutex);
+    seen.push_back(object);
+  };
+  Informer informer(ControlPlane::Get().AdminClient(), resources::kConfigMaps, options, handlers);
+  informer.Start();
+  ASSERT_TRUE(informer.WaitForSync(std::chrono::seconds(30)));
+  ASSERT_TRUE(
+      writer->MergePatch(resources::kConfigMaps, ns.name(), "a", {{"data", {{"key", "2"}}}}).ok());
+  ASSERT_TRUE(Eventually([&] {
+    const std::lock_guard lock(mutex);
+    return seen.size() == 2;
+  }));
+  informer.Stop();
+
+  const auto cached = informer.Find(ns.name(), "a");
+  ASSERT_TRUE(cached);
+  EXPECT_EQ((*cached)["data"], (json{{"key", "2"}}));
+  EXPECT_FALSE((*cached)["metadata"].contains("managedFields"));
+  EXPECT_FALSE((*cached)["metadata"].contains("annotations"));
+  const std::lock_guard lock(mutex);
+  for (const json& object : seen) {
+    EXPECT_FALSE(object["data"].contains("bulk")) << "a handler saw the object untransformed";
+    EXPECT_FALSE(object["metadata"].contains("managedFields"));
+  }
+  EXPECT_EQ(seen.back(), *cached);
+}
+
+// The informer needs each object's name, namespace and resourceVersion: it
+// keeps them even when the transform drops them, and so still tells updates
+// apart from adds.
+TEST(InformerTest, KeepsTheIdentityOfObjectsATransformStripsBare) {
+  TestNamespace ns("bare");
+  auto writer = ControlPlane::Get().AdminClient();
+  Recorder recorder;
+  Informer::Options options = InNamespace(ns.name());
+  options.transform = [](const json&) { return json::object(); };
+  Informer informer(ControlPlane::Get().AdminClient(), resources::kConfigMaps, options,
+                    recorder.Handlers());
+  informer.Start();
+  ASSERT_TRUE(informer.WaitForSync(std::chrono::seconds(30)));
+  ASSERT_TRUE(writer->Create(resources::kConfigMaps, ns.name(), ConfigMap("a", "1")).ok());
+  ASSERT_TRUE(recorder.WaitFor("add a"));
+  ASSERT_TRUE(
+      writer->MergePatch(resources::kConfigMaps, ns.name(), "a", {{"data", {{"key", "2"}}}}).ok());
+  ASSERT_TRUE(recorder.WaitFor("update a"));
+  informer.Stop();
+  const auto cached = informer.Find(ns.name(), "a");
+  ASSERT_TRUE(cached);
+  EXPECT_EQ((*cached)["metadata"]["namespace"], ns.name());
+  EXPECT_FALSE((*cached)["metadata"].value("resourceVersion", "").empty());
+  EXPECT_FALSE(cached->contains("data"));
+  EXPECT_EQ(recorder.seen().count("add a"), 1U);
+}
+
+TEST(InformerTest, IndexesFollowAddsUpdatesAndDeletes) {
+  TestNamespace ns("index");
+  auto writer = ControlPlane::Get().AdminClient();
+  ASSERT_TRUE(
+      writer->Create(resources::kConfigMaps, ns.name(), Labelled(ConfigMap("a", "1"), "x")).ok());
+  ASSERT_TRUE(
+      writer->Create(resources::kConfigMaps, ns.name(), Labelled(ConfigMap("b", "1"), "x")).ok());
+
+  Informer::Options options = InNamespace(ns.name());
+  options.indexes["app"] = [](const json& object) -> std::vector<std::string> {
+    const json& labels = object["metadata"].value("labels", json::object());
+    if (!labels.contains("app")) return {};
+    return {labels["app"].get<std::string>()};
+  };
+  // An index with several values per object, and one that throws.
+  options.indexes["data"] = [](const json& object) {
+    std::vector<std::string> values;
+    const json data = object.value("data", json::object());
+    for (const auto& [key, value] : data.items()) {
+      values.push_back(key + "=" + value.get<std::string>());
+    }
+    return values;
+  };
+  options.indexes["broken"] = [](const json&) -> std::vector<std::string> {
+    throw std::runtime_error("index broke");
+  };
+  Recorder recorder;
+  Informer informer(ControlPlane::Get().AdminClient(), resources::kConfigMaps, options,
+                    recorder.Handlers());
+  informer.Start();
+  ASSERT_TRUE(informer.WaitForSync(std::chrono::seconds(30)));
+  EXPECT_EQ(Names(*informer.ByIndex("app", "x")), (std::vector<std::string>{"a", "b"}));
+  EXPECT_TRUE(informer.ByIndex("app", "y")->empty());
+  EXPECT_TRUE(informer.ByIndex("broken", "anything")->empty());
+  EXPECT_GE(informer.stats().errors, 2U);
+
+  ASSERT_TRUE(
+      writer->Create(resources::kConfigMaps, ns.name(), Labelled(ConfigMap("c", "1"), "y")).ok());
+  ASSERT_TRUE(
+      writer
+          ->MergePatch(resources::kConfigMaps, ns.name(), "b",
+                       {{"metadata", {{"labels", {{"app", "y"}}}}}, {"data", {{"more", "1"}}}})
+          .ok());
+  ASSERT_TRUE(writer->Delete(resources::kConfigMaps, ns.name(), "a").ok());
+  ASSERT_TRUE(recorder.WaitFor("delete a"));
+  ASSERT_TRUE(recorder.WaitFor("add c"));
+  ASSERT_TRUE(recorder.WaitFor("update b"));
+
+  EXPECT_TRUE(informer.ByIndex("app", "x")->empty());
+  EXPECT_EQ(Names(*informer.ByIndex("app", "y")), (std::vector<std::string>{"b", "c"}));
+  EXPECT_EQ(Names(*informer.ByIndex("data", "key=1")), (std::vector<std::string>{"b", "c"}));
+  EXPECT_EQ(Names(*informer.ByIndex("data", "more=1")), (std::vector<std::string>{"b"}));
+  const auto unknown = informer.ByIndex("no such index", "x");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.error().message.find("no index named \"no such index\""), std::string::npos)
+      << unknown.error().message;
+  informer.Stop();
+}
+
+TEST(InformerTest, FeedsSeveralHandlerSetsAndTellsALateOneWhatIsCached) {
+  TestNamespace ns("handlers");
+  auto writer = ControlPlane::Get().AdminClient();
+  ASSERT_TRUE(writer->Create(resources::kConfigMaps, ns.name(), ConfigMap("a", "1")).ok());
+  Recorder first;
+  Recorder second;
+  Recorder late;
+  Informer informer(ControlPlane::Get().AdminClient(), resources::kConfigMaps,
+                    InNamespace(ns.name()), first.Handlers());
+  informer.AddHandlers(second.Handlers());
+  informer.Start();
+  ASSERT_TRUE(informer.WaitForSync(std::chrono::seconds(30)));
+  ASSERT_TRUE(first.WaitFor("add a"));
+  informer.AddHandlers(late.Handlers());
+  EXPECT_TRUE(late.WaitFor("add a"));  // told at once, from the cache
+
+  ASSERT_TRUE(writer->Create(resources::kConfigMaps, ns.name(), ConfigMap("b", "1")).ok());
+  ASSERT_TRUE(writer->Delete(resources::kConfigMaps, ns.name(), "a").ok());
+  for (Recorder* recorder : {&first, &second, &late}) {
+    EXPECT_TRUE(recorder->WaitFor("add b"));
+    EXPECT_TRUE(recorder->WaitFor("delete a"));
+  }
+  informer.Stop();
+  const std::multiset<std::string> expected{"add a", "add b", "delete a"};
+  EXPECT_EQ(first.seen(), expected);
+  EXPECT_EQ(second.seen(), expected);
+  EXPECT_EQ(late.seen(), expected);
+}
+
+// Objects are shared, not copied: a reader keeps the version it was given,
+// unchanged, while the cache moves on.
+TEST(InformerTest, ObjectsHandedOutAreSharedAndNeverChangeUnderTheReader) {
+  TestNamespace ns("shared");
+  auto writer = ControlPlane::Get().AdminClient();
+  ASSERT_TRUE(writer->Create(resources::kConfigMaps, ns.name(), ConfigMap("a", "1")).ok());
+  Recorder recorder;
+  Informer informer(ControlPlane::Get().AdminClient(), resources::kConfigMaps,
+                    InNamespace(ns.name()), recorder.Handlers());
+  informer.Start();
+  ASSERT_TRUE(informer.WaitForSync(std::chrono::seconds(30)));
+  const Informer::Object before = informer.Find(ns.name(), "a");
+  ASSERT_TRUE(before);
+  EXPECT_EQ(informer.List().at(0).get(), before.get());  // the same object, not a copy
+  ASSERT_TRUE(
+      writer->MergePatch(resources::kConfigMaps, ns.name(), "a", {{"data", {{"key", "2"}}}}).ok());
+  ASSERT_TRUE(recorder.WaitFor("update a"));
+  informer.Stop();
+  EXPECT_EQ((*before)["data"]["key"], "1");
+  EXPECT_EQ((*informer.Find(ns.name(), "a"))["data"]["key"], "2");
+  EXPECT_EQ(informer.Find(ns.name(), "missing"), nullptr);
 }
 
 }  // namespace
