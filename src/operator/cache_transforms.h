@@ -1,0 +1,32 @@
+// What the operator's informers keep of each object (their
+// Informer::Options::transform): only the fields the controllers and the pod
+// webhook read, so that 10,000 cached pods stay small. Each function builds a
+// new object from those fields; what it is given may be any JSON (a field of
+// an unexpected type is copied as it is, or left out where its parts are
+// picked), and nothing throws.
+//
+// A reader that needs a field not kept here must add it here; the tests in
+// tests/operator/cache_transforms_test.cc list what each cache holds.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+namespace discoblocks::op {
+
+// metadata: name, namespace, uid, resourceVersion, labels, ownerReferences,
+//           deletionTimestamp
+// spec:     nodeName, volumes, affinity, containers[].name and .volumeMounts
+// status:   phase
+nlohmann::json PodForCache(const nlohmann::json& pod);
+
+// metadata: name, namespace, uid, resourceVersion, generation, labels,
+//           annotations (but kubectl's last applied configuration),
+//           ownerReferences, finalizers, creationTimestamp, deletionTimestamp
+// spec and status: whole (small: a claim's size, class, volume and phase)
+nlohmann::json PersistentVolumeClaimForCache(const nlohmann::json& claim);
+
+// metadata: name, uid, resourceVersion, labels. A node's status (its images,
+// conditions, addresses) is most of its size and none of our business.
+nlohmann::json NodeForCache(const nlohmann::json& node);
+
+}  // namespace discoblocks::op
