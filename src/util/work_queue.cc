@@ -63,11 +63,11 @@ struct WorkQueue::State {
 
   // With `mutex` held, as the rest.
   void AddLocked(const std::string& key, Clock::TimePoint now) {
-    if (shutting_down || dirty.count(key) > 0) return;
+    if (shutting_down || dirty.contains(key)) return;
     dirty.emplace(key, now);
     if (metrics) metrics->adds->Increment(metrics->labels);
     UpdateDepth();
-    if (processing.count(key) > 0) return;  // handed out again at Done
+    if (processing.contains(key)) return;  // handed out again at Done
     queue.push_back(key);
     ready.notify_one();
   }
@@ -224,7 +224,7 @@ void WorkQueue::Done(const std::string& key) {
     state.metrics->work_duration->Observe(state.metrics->labels, Seconds(now - found->second));
   }
   state.processing.erase(found);
-  if (state.dirty.count(key) > 0) {
+  if (state.dirty.contains(key)) {
     state.queue.push_back(key);
     state.ready.notify_one();
   }

@@ -33,7 +33,7 @@ class Recorder {
   // Waits (bounded, for containment rather than speed) until `event` was seen.
   bool WaitFor(const std::string& event, std::chrono::seconds limit = std::chrono::seconds(60)) {
     std::unique_lock lock(mutex_);
-    return seen_changed_.wait_for(lock, limit, [&] { return seen_.count(event) > 0; });
+    return seen_changed_.wait_for(lock, limit, [&] { return seen_.contains(event); });
   }
   std::multiset<std::string> seen() {
     const std::lock_guard lock(mutex_);
@@ -68,6 +68,7 @@ json Labelled(json object, const std::string& app) {
 // The names of `objects`, in order.
 std::vector<std::string> Names(const std::vector<Informer::Object>& objects) {
   std::vector<std::string> names;
+  names.reserve(objects.size());
   for (const auto& object : objects) names.push_back((*object)["metadata"]["name"]);
   return names;
 }

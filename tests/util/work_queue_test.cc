@@ -69,6 +69,7 @@ TEST(WorkQueueTest, ManyWorkersNeverHoldOneKeyTogetherAndSeeEveryLastAdd) {
   std::map<std::string, int> last_seen;   // per key: the last Add a worker started after
   std::atomic<bool> overlap{false};
   std::vector<std::thread> workers;
+  workers.reserve(4);
   for (int w = 0; w < 4; ++w) {
     workers.emplace_back([&] {
       while (auto key = queue.Get()) {
