@@ -34,12 +34,45 @@ void SetIfAny(json& object, const char* field, json value) {
   if (!value.is_null()) object[field] = std::move(value);
 }
 
-json PodContainers(const json& containers) {
+// The volumes a disk can be: claims, direct or through a generic ephemeral
+// volume's template.
+json ClaimVolumes(const json& volumes) {
+  if (!volumes.is_array()) return nullptr;
+  json kept = json::array();
+  for (const json& volume : volumes) {
+    if (volume.is_object() &&
+        (volume.contains("persistentVolumeClaim") || volume.contains("ephemeral"))) {
+      kept.push_back(volume);
+    }
+  }
+  return kept.empty() ? json() : kept;
+}
+
+bool Mounts(const json& mount, const json& volumes) {
+  const json& name = Field(mount, "name");
+  if (!volumes.is_array() || name.is_null()) return false;
+  for (const json& volume : volumes) {
+    if (Field(volume, "name") == name) return true;
+  }
+  return false;
+}
+
+// Each container's name, and its mounts of `volumes`.
+json PodContainers(const json& containers, const json& volumes) {
   if (!containers.is_array()) return nullptr;
   json kept = json::array();
   for (const json& container : containers) {
-    json picked = Pick(container, {"name", "volumeMounts"});
-    kept.push_back(picked.is_null() ? json::object() : std::move(picked));
+    json picked = Pick(container, {"name"});
+    if (picked.is_null()) picked = json::object();
+    const json& mounts = Field(container, "volumeMounts");
+    if (mounts.is_array()) {
+      json kept_mounts = json::array();
+      for (const json& mount : mounts) {
+        if (Mounts(mount, volumes)) kept_mounts.push_back(mount);
+      }
+      if (!kept_mounts.empty()) picked["volumeMounts"] = std::move(kept_mounts);
+    }
+    kept.push_back(std::move(picked));
   }
   return kept;
 }
@@ -52,9 +85,12 @@ json PodForCache(const json& pod) {
            Pick(Field(pod, "metadata"), {"name", "namespace", "uid", "resourceVersion", "labels",
                                          "ownerReferences", "deletionTimestamp"}));
   const json& spec = Field(pod, "spec");
-  json spec_kept = Pick(spec, {"nodeName", "volumes", "affinity"});
+  json spec_kept = Pick(spec, {"nodeName"});
   if (spec_kept.is_null()) spec_kept = json::object();
-  SetIfAny(spec_kept, "containers", PodContainers(Field(spec, "containers")));
+  json volumes = ClaimVolumes(Field(spec, "volumes"));
+  SetIfAny(spec_kept, "containers", PodContainers(Field(spec, "containers"), volumes));
+  SetIfAny(spec_kept, "volumes", std::move(volumes));
+  SetIfAny(spec_kept, "affinity", Pick(Field(spec, "affinity"), {"nodeAffinity"}));
   if (!spec_kept.empty()) kept["spec"] = std::move(spec_kept);
   SetIfAny(kept, "status", Pick(Field(pod, "status"), {"phase"}));
   return kept;

@@ -15,8 +15,14 @@ namespace discoblocks::op {
 
 // metadata: name, namespace, uid, resourceVersion, labels, ownerReferences,
 //           deletionTimestamp
-// spec:     nodeName, volumes, affinity, containers[].name and .volumeMounts
+// spec:     nodeName; affinity.nodeAffinity (where a DaemonSet's pod goes);
+//           volumes that can be disks (persistentVolumeClaim, ephemeral);
+//           containers[].name, and .volumeMounts of those volumes
 // status:   phase
+// The other volumes (the service account's token, config maps, secrets,
+// emptyDir) and their mounts, and the pod (anti-)affinity, are most of what is
+// left of a pod and never a disk: with them, 10,000 pods of
+// bench/informer_memory_bench.cc held 139 MiB of heap, without them 56 MiB.
 nlohmann::json PodForCache(const nlohmann::json& pod);
 
 // metadata: name, namespace, uid, resourceVersion, generation, labels,

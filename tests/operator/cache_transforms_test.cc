@@ -29,16 +29,28 @@ const json kPod = json::parse(R"({
     "serviceAccountName": "db",
     "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
       "nodeSelectorTerms": [{"matchFields": [{"key": "metadata.name", "operator": "In",
-                                              "values": ["node-3"]}]}]}}},
+                                              "values": ["node-3"]}]}]}},
+                 "podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
+                   {"weight": 100, "podAffinityTerm": {"topologyKey": "kubernetes.io/hostname",
+                     "labelSelector": {"matchLabels": {"app": "db"}}}}]}},
     "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": "db-data"}},
-                {"name": "config", "configMap": {"name": "db-config"}}],
+                {"name": "config", "configMap": {"name": "db-config"}},
+                {"name": "scratch", "ephemeral": {"volumeClaimTemplate": {"spec": {
+                  "accessModes": ["ReadWriteOnce"], "storageClassName": "fast",
+                  "resources": {"requests": {"storage": "1Gi"}}}}}},
+                {"name": "kube-api-access-x1", "projected": {"sources": [
+                  {"serviceAccountToken": {"path": "token", "expirationSeconds": 3607}}]}}],
     "containers": [
       {"name": "db", "image": "postgres:16", "args": ["-c", "max_connections=200"],
        "env": [{"name": "PGDATA", "value": "/data/pg"}],
        "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}},
        "volumeMounts": [{"name": "data", "mountPath": "/data"},
-                        {"name": "config", "mountPath": "/etc/db", "readOnly": true}]},
-      {"name": "exporter", "image": "exporter:1", "ports": [{"containerPort": 9187}]}
+                        {"name": "config", "mountPath": "/etc/db", "readOnly": true},
+                        {"name": "kube-api-access-x1", "mountPath": "/var/run/secrets"}]},
+      {"name": "exporter", "image": "exporter:1", "ports": [{"containerPort": 9187}],
+       "volumeMounts": [{"name": "scratch", "mountPath": "/tmp"},
+                        {"name": "kube-api-access-x1", "mountPath": "/var/run/secrets"}]},
+      {"name": "shell", "image": "busybox"}
     ],
     "initContainers": [{"name": "init", "image": "busybox"}],
     "tolerations": [{"key": "node.kubernetes.io/not-ready", "operator": "Exists"}]
@@ -50,6 +62,7 @@ const json kPod = json::parse(R"({
   }
 })");
 
+// Only volumes that can be disks, and their mounts; only the node affinity.
 TEST(CacheTransformsTest, PodKeepsWhatTheControllersAndThePodWebhookRead) {
   const json expected = json::parse(R"({
     "metadata": {
@@ -66,12 +79,13 @@ TEST(CacheTransformsTest, PodKeepsWhatTheControllersAndThePodWebhookRead) {
         "nodeSelectorTerms": [{"matchFields": [{"key": "metadata.name", "operator": "In",
                                                 "values": ["node-3"]}]}]}}},
       "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": "db-data"}},
-                  {"name": "config", "configMap": {"name": "db-config"}}],
+                  {"name": "scratch", "ephemeral": {"volumeClaimTemplate": {"spec": {
+                    "accessModes": ["ReadWriteOnce"], "storageClassName": "fast",
+                    "resources": {"requests": {"storage": "1Gi"}}}}}}],
       "containers": [
-        {"name": "db",
-         "volumeMounts": [{"name": "data", "mountPath": "/data"},
-                          {"name": "config", "mountPath": "/etc/db", "readOnly": true}]},
-        {"name": "exporter"}
+        {"name": "db", "volumeMounts": [{"name": "data", "mountPath": "/data"}]},
+        {"name": "exporter", "volumeMounts": [{"name": "scratch", "mountPath": "/tmp"}]},
+        {"name": "shell"}
       ]
     },
     "status": {"phase": "Running"}
@@ -137,6 +151,16 @@ TEST(CacheTransformsTest, OddShapesGiveSmallObjectsAndNoException) {
   }
   EXPECT_EQ(PodForCache(json{{"spec", {{"containers", {1, {{"name", "c"}}}}}}}),
             (json{{"spec", {{"containers", {json::object(), {{"name", "c"}}}}}}}));
+  // Mounts with no name, volumes of another shape: dropped, not a crash.
+  EXPECT_EQ(
+      PodForCache(json{
+          {"spec",
+           {{"volumes", {1, {{"name", "d"}, {"ephemeral", json::object()}}}},
+            {"containers",
+             {{{"name", "c"}, {"volumeMounts", {1, {{"mountPath", "/x"}}, {{"name", "d"}}}}}}}}}}),
+      (json{{"spec",
+             {{"volumes", {{{"name", "d"}, {"ephemeral", json::object()}}}},
+              {"containers", {{{"name", "c"}, {"volumeMounts", {{{"name", "d"}}}}}}}}}}));
 }
 
 }  // namespace
