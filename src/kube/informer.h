@@ -71,7 +71,11 @@ class Informer {
     std::string ns;  // empty: all namespaces (or cluster-scoped)
     std::string label_selector;
     std::string field_selector;
-    std::int64_t page_size = 500;
+    // Objects per list page. A page is parsed whole before it is transformed,
+    // and parsed JSON is ~8 times its text: 500 full pods (client-go's page)
+    // took ~55 MiB of transient heap, which the allocator then kept; 100 keep a
+    // 10,000-pod relist's peak ~45 MiB lower for 80 more requests.
+    std::int64_t page_size = 100;
     std::chrono::seconds watch_timeout{300};  // the shortest; see above
     // Waits after failures: about initial_backoff first, doubling up to max_backoff.
     std::chrono::milliseconds initial_backoff{200};
