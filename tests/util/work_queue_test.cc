@@ -37,7 +37,7 @@ TEST(WorkQueueTest, AddDeduplicatesWaitingKeysAndKeepsTheirOrder) {
   queue.Add("a");
   queue.Add("c");
   queue.Add("b");
-  EXPECT_EQ(queue.Len(), 3U);
+  ASSERT_EQ(queue.Len(), 3U);
   EXPECT_EQ(queue.Get(), "a");
   EXPECT_EQ(queue.Get(), "b");
   EXPECT_EQ(queue.Get(), "c");
@@ -54,7 +54,7 @@ TEST(WorkQueueTest, KeyAddedWhileHeldIsHandedOutAgainOnlyAfterDone) {
   queue.Add("b");
   EXPECT_EQ(queue.Get(), "b");
   queue.Done("a");
-  EXPECT_EQ(queue.Len(), 1U);  // once, however often it was added meanwhile
+  ASSERT_EQ(queue.Len(), 1U);  // once, however often it was added meanwhile
   EXPECT_EQ(queue.Get(), "a");
   queue.Done("a");
   queue.Done("b");
@@ -170,13 +170,13 @@ TEST(WorkQueueTest, AddAfterMakesAKeyReadyWhenItsDelayHasPassed) {
   ManualQueue q;
   q.queue.AddAfter("a", 10ms);
   q.queue.AddAfter("b", 0ms);  // no delay: at once
-  EXPECT_EQ(q.queue.Len(), 1U);
+  ASSERT_EQ(q.queue.Len(), 1U);
   EXPECT_EQ(q.queue.Get(), "b");
   q.clock->Advance(9ms);
   EXPECT_EQ(q.queue.Len(), 0U);
   EXPECT_EQ(q.queue.Waiting(), 1U);
   q.clock->Advance(1ms);
-  EXPECT_EQ(q.queue.Len(), 1U);
+  ASSERT_EQ(q.queue.Len(), 1U);
   EXPECT_EQ(q.queue.Waiting(), 0U);
   EXPECT_EQ(q.queue.Get(), "a");
 }
@@ -187,7 +187,7 @@ TEST(WorkQueueTest, AddAfterKeepsTheEarlierTimeOfAKeyAndQueuesItOnce) {
   q.queue.AddAfter("a", 10ms);
   q.queue.AddAfter("a", 50ms);
   q.clock->Advance(10ms);
-  EXPECT_EQ(q.queue.Len(), 1U);
+  ASSERT_EQ(q.queue.Len(), 1U);
   ASSERT_EQ(q.queue.Get(), "a");
   q.queue.Done("a");
   q.clock->Advance(1s);
