@@ -236,7 +236,7 @@ TEST(InformerFaultTest, RelistPagesAndKeepsIndexesAndHandlersInStep) {
     return FakeHttpServer::Response(
         200,
         R"({"metadata":{"resourceVersion":"9"},"items":[)"
-        R"({"metadata":{"name":"b","namespace":"default","resourceVersion":"8","labels":{"app":"y"}}},)"
+        R"({"metadata":{"name":"b","namespace":"default","resourceVersion":"8","labels":{"app":"y"}},"data":{"bulk":"zzz"}},)"
         R"({"metadata":{"name":"c","namespace":"default","resourceVersion":"7","labels":{"app":"x"}}}]})");
   });
   Informer::Options options = FastOptions();
