@@ -45,6 +45,7 @@
 #include "kube/config.h"
 #include "kube/informer.h"
 #include "kube/objects.h"
+#include "operator/cache_indexes.h"
 #include "operator/cache_transforms.h"
 #include "support/control_plane.h"
 #include "support/test_support.h"
@@ -325,20 +326,8 @@ kube::Informer::Options VariantOptions(const std::string& variant, const std::st
     options.transform = op::PodForCache;
   }
   if (variant == "pod-transform+index") {
-    options.indexes["node"] = [](const json& pod) -> std::vector<std::string> {
-      const auto spec = pod.find("spec");
-      if (spec == pod.end() || !spec->contains("nodeName")) return {};
-      return {(*spec)["nodeName"].get<std::string>()};
-    };
-    options.indexes["label"] = [](const json& pod) {
-      std::vector<std::string> values;
-      const auto metadata = pod.find("metadata");
-      if (metadata == pod.end() || !metadata->contains("labels")) return values;
-      for (const auto& [key, value] : (*metadata)["labels"].items()) {
-        values.push_back(key + "=" + value.get<std::string>());
-      }
-      return values;
-    };
+    options.indexes[std::string(op::kIndexByNode)] = op::NodeNameIndex;
+    options.indexes[std::string(op::kIndexByLabel)] = op::LabelIndex;
   }
   return options;
 }
