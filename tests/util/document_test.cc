@@ -71,5 +71,26 @@ TEST(DocumentTest, EmptyAndMultipleDocumentsAreRefused) {
             "x: holds 2 YAML documents; expected one");
 }
 
+// Issue 10, found by tests/fuzz/document_fuzzer.cc: on these, yaml-cpp 0.7's
+// LoadAll looped forever, allocating until the process died, because its
+// parser kept returning an empty document at the same place. Now each is a
+// syntax error naming that place, whichever entry point reads it.
+TEST(DocumentTest, YamlOnWhichTheParserStopsMakingProgressIsASyntaxError) {
+  EXPECT_EQ(ParseDocument(",", "x").error().message,
+            "x: not valid YAML or JSON: line 1, column 1: unexpected ','");
+  EXPECT_EQ(ParseDocument("a: b\n---\n,", "x").error().message,
+            "x: not valid YAML or JSON: line 3, column 1: unexpected ','");
+  EXPECT_EQ(LoadYaml("{a: 1}\n,", "x").error().message,
+            "x: not valid YAML: line 2, column 1: unexpected ','");
+  // A JSON object with a lost quote (what the fuzzer found): the JSON
+  // parser's message, as for any text that looks like JSON and is not YAML.
+  const auto broken = ParseDocument("{\"a\": 1,\n b\": 2\n},\n\"c\": 3}", "x");
+  ASSERT_FALSE(broken.ok());
+  EXPECT_EQ(broken.error().message.rfind("x: not valid JSON: ", 0), 0) << broken.error().message;
+  // Documents that do make progress still count.
+  EXPECT_EQ(ParseDocument("a: 1\n---\n---\nb: 2\n", "x").error().message,
+            "x: holds 3 YAML documents; expected one");
+}
+
 }  // namespace
 }  // namespace discoblocks
