@@ -71,8 +71,8 @@ struct Webhook {
     }
     admission::RuleContext context;
     context.registry = registry.get();
-    context.storage_class = [classes = LoadStorageClasses()](
-                                std::string_view name) -> std::optional<json> {
+    context.storage_class =
+        [classes = LoadStorageClasses()](std::string_view name) -> std::optional<json> {
       const auto found = classes.find(name);
       if (found == classes.end()) return std::nullopt;
       return found->second;

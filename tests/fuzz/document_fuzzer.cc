@@ -82,7 +82,8 @@ void Check(std::string_view text, const ParseLimits& limits) {
     const std::string dumped = Dump(*document);
     // The dump may be larger than the input (aliases, escapes): read it back
     // with the depth limit only.
-    auto again = discoblocks::ParseJson(dumped, "dump", {discoblocks::kNoByteLimit, limits.max_depth});
+    auto again =
+        discoblocks::ParseJson(dumped, "dump", {discoblocks::kNoByteLimit, limits.max_depth});
     Require(again.ok(), "a document's dump is valid JSON", again.ok() ? "" : again.error().message);
     Require(Dump(*again) == dumped, "a document's dump reads back to the same dump");
   } else {

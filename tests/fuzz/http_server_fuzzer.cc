@@ -15,6 +15,7 @@
 // and what it sends starts with a well-formed HTTP/1 status line.
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -28,8 +29,8 @@
 #include <string>
 #include <utility>
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include "fuzz_check.h"
 #include "server/http_server.h"
@@ -110,14 +111,28 @@ std::string Exchange(std::string_view request) {
   address.sin_family = AF_INET;
   address.sin_port = htons(ServerPort());
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  Require(::connect(socket.fd(), reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0,
-          "the server accepts a connection", std::strerror(errno));
+  // libFuzzer's timer (SIGALRM) may interrupt connect; the connection then
+  // completes on its own, and poll says when.
+  if (::connect(socket.fd(), reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
+    Require(errno == EINTR, "the server accepts a connection", std::strerror(errno));
+    pollfd ready{socket.fd(), POLLOUT, 0};
+    while (::poll(&ready, 1, kClientWaitSeconds * 1000) < 0) {
+      Require(errno == EINTR, "poll", std::strerror(errno));
+    }
+    int error = 0;
+    socklen_t length = sizeof error;
+    ::getsockopt(socket.fd(), SOL_SOCKET, SO_ERROR, &error, &length);
+    Require((ready.revents & POLLOUT) != 0 && error == 0, "the server accepts a connection",
+            std::strerror(error));
+  }
 
   // The server may answer and close before reading everything (a 413, a
   // malformed head): a failed send then is the server's right.
   std::size_t sent = 0;
   while (sent < request.size()) {
-    const ssize_t n = ::send(socket.fd(), request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+    const ssize_t n =
+        ::send(socket.fd(), request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     sent += static_cast<std::size_t>(n);
   }

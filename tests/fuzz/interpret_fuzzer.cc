@@ -104,7 +104,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view rest = discoblocks::fuzz::AsText(data + 2, size - 2);
   const std::size_t separator = rest.find('\0');
   run.stdout_data = std::string(rest.substr(0, separator));
-  if (separator != std::string_view::npos) run.stderr_data = std::string(rest.substr(separator + 1));
+  if (separator != std::string_view::npos)
+    run.stderr_data = std::string(rest.substr(separator + 1));
   const std::string stdout_data = run.stdout_data;
   const std::string stderr_data = run.stderr_data;
   const bool run_ok = run.ok();
