@@ -343,6 +343,10 @@ Result<nlohmann::json> ParseDocument(std::string_view text, std::string_view wha
       return json::parse(text);
     } catch (const json::parse_error& e) {
       json_error = e.what();
+    } catch (const json::exception& e) {
+      // Well-formed so far, but a number beyond a double's range ("1e400"):
+      // refused, as ParseJson refuses it, rather than read by YAML as infinity.
+      return MakeError(fmt::format("{}: not valid JSON: {}", what, e.what()));
     }
   }
   auto loaded = LoadAllYaml(text, what, limits, "YAML or JSON");

@@ -92,5 +92,16 @@ TEST(DocumentTest, YamlOnWhichTheParserStopsMakingProgressIsASyntaxError) {
             "x: holds 3 YAML documents; expected one");
 }
 
+// Issue 10, found by tests/fuzz/document_fuzzer.cc: a JSON number beyond a
+// double's range threw an exception out of ParseDocument, which `serve` did
+// not expect from a driver.yaml (nor the CLI from a file). Now an error, the
+// same as ParseJson's.
+TEST(DocumentTest, JsonNumberBeyondADoubleIsAnError) {
+  const std::string expected =
+      "x: not valid JSON: [json.exception.out_of_range.406] number overflow parsing '1e400'";
+  EXPECT_EQ(ParseDocument(R"({"limits": {"memory": 1e400}})", "x").error().message, expected);
+  EXPECT_EQ(ParseJson(R"({"limits": {"memory": 1e400}})", "x").error().message, expected);
+}
+
 }  // namespace
 }  // namespace discoblocks
