@@ -3,11 +3,13 @@
 //
 // Beyond "no crash, no undefined behaviour" (the sanitizers watch the 128-bit
 // and scale arithmetic), it checks the properties the rules rely on:
-//   - the canonical form parses again; below 2^63 to the same canonical form
-//     and an equal value (Kubernetes stores and prints the canonical form, and
-//     the webhook compares old and new values; above that, Kubernetes' own
-//     printing loses the value: "1000E" prints "1", and exponents are printed
-//     cut to 32 bits, so "1000e-2147483648" prints "10e-2147483646");
+//   - the canonical form parses again, and below 2^63 to an equal value
+//     (Kubernetes stores and prints the canonical form, and the webhook
+//     compares old and new values; above that, Kubernetes' own printing loses
+//     the value: "1000E" prints "1", and exponents are printed cut to 32 bits,
+//     so "1000e-2147483648" prints "10e-2147483646"). The canonical form is
+//     not always its own canonical form: Kubernetes prints "62.5Ki" as
+//     "64000", and "64000" as "64k";
 //   - comparisons are consistent: a value equals itself, and a negated value
 //     compares the other way;
 //   - a JSON string holding the text parses to the same quantity.
@@ -32,13 +34,11 @@ void CheckParsed(const Quantity& quantity, std::string_view text) {
   auto again = Quantity::Parse(canonical);
   Require(again.ok(), "the canonical form parses", canonical);
   // Above 2^63 Kubernetes' own printing loses the value ("1000E" prints "1",
-  // and exponents print cut to 32 bits), so only below it do the canonical
-  // form and the value survive a round trip.
+  // and exponents print cut to 32 bits), so only below it does the value
+  // survive a round trip.
   const discoblocks::kube::Int128 millis = quantity.millis();
   const discoblocks::kube::Int128 below_2_63 = discoblocks::kube::Int128{INT64_MAX} * 1000;
   if (millis < below_2_63 && millis > -below_2_63) {
-    Require(again->Canonical() == canonical, "the canonical form is a fixed point",
-            std::string(text) + " -> " + canonical + " -> " + again->Canonical());
     Require(*again == quantity, "the canonical form has the same value", text);
     Require(again->millis() == millis, "millis() agrees with equality", text);
   }
