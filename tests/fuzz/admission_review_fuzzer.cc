@@ -25,6 +25,7 @@
 #include <spdlog/spdlog.h>
 
 #include "admission/webhook.h"
+#include "drivers/module_cache.h"
 #include "drivers/registry.h"
 #include "fuzz_check.h"
 #include "util/document.h"
@@ -64,6 +65,11 @@ struct Webhook {
     if (!engine) Fail("no engine", engine.error().message);
     discoblocks::drivers::RegistryOptions options;
     options.directory = DISCOBLOCKS_FUZZ_DRIVERS_DIR;
+    // Compiling the Go drivers takes seconds; each run after the first in a
+    // build directory loads them from here.
+    auto cache = discoblocks::drivers::ModuleCache::Open(DISCOBLOCKS_FUZZ_MODULE_CACHE);
+    if (!cache) Fail("no module cache", cache.error().message);
+    options.module_cache = std::move(cache).value();
     registry = discoblocks::drivers::Registry::Load(std::move(engine).value(), options);
     for (const auto& driver : registry->Entries()) {
       Require(driver.state == discoblocks::drivers::DriverState::kLoaded,

@@ -24,9 +24,9 @@
 #include <charconv>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 #include <memory>
 #include <string>
+#include <system_error>
 #include <utility>
 
 #include <spdlog/spdlog.h>
@@ -44,6 +44,8 @@ using discoblocks::fuzz::Require;
 // The server gives up on a request after this; the client waits longer.
 constexpr auto kRequestTimeout = std::chrono::milliseconds(1000);
 constexpr int kClientWaitSeconds = 5;
+
+std::string ErrnoText(int error) { return std::generic_category().message(error); }
 
 server::HttpResponse Answer(const server::HttpRequest& request) {
   server::HttpResponse response;
@@ -89,7 +91,7 @@ std::uint16_t ServerPort() {
 class Socket {
  public:
   Socket() : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
-    Require(fd_ >= 0, "a socket", std::strerror(errno));
+    Require(fd_ >= 0, "a socket", ErrnoText(errno));
   }
   ~Socket() { ::close(fd_); }
   Socket(const Socket&) = delete;
@@ -114,16 +116,16 @@ std::string Exchange(std::string_view request) {
   // libFuzzer's timer (SIGALRM) may interrupt connect; the connection then
   // completes on its own, and poll says when.
   if (::connect(socket.fd(), reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
-    Require(errno == EINTR, "the server accepts a connection", std::strerror(errno));
+    Require(errno == EINTR, "the server accepts a connection", ErrnoText(errno));
     pollfd ready{socket.fd(), POLLOUT, 0};
     while (::poll(&ready, 1, kClientWaitSeconds * 1000) < 0) {
-      Require(errno == EINTR, "poll", std::strerror(errno));
+      Require(errno == EINTR, "poll", ErrnoText(errno));
     }
     int error = 0;
     socklen_t length = sizeof error;
     ::getsockopt(socket.fd(), SOL_SOCKET, SO_ERROR, &error, &length);
     Require((ready.revents & POLLOUT) != 0 && error == 0, "the server accepts a connection",
-            std::strerror(error));
+            ErrnoText(error));
   }
 
   // The server may answer and close before reading everything (a 413, a
@@ -151,7 +153,7 @@ std::string Exchange(std::string_view request) {
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
       Fail("the server neither answers nor closes within 5 s", received);
     }
-    Fail("recv", std::strerror(errno));
+    Fail("recv", ErrnoText(errno));
   }
   return received;
 }

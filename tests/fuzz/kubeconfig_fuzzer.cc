@@ -35,7 +35,7 @@ std::filesystem::path MakeDirectory() {
   std::string pattern =
       (std::filesystem::temp_directory_path() / "discoblocks-fuzz-kubeconfig-XXXXXX").string();
   if (mkdtemp(pattern.data()) == nullptr) discoblocks::fuzz::Fail("mkdtemp failed");
-  const std::filesystem::path dir(pattern);
+  std::filesystem::path dir(pattern);
   const auto pair = discoblocks::testing::SelfSignedCertificate("fuzz", "DNS:localhost");
   std::ofstream(dir / "ca.crt") << pair.certificate_pem;
   std::ofstream(dir / "client.crt") << pair.certificate_pem;
@@ -64,7 +64,7 @@ bool StaysInside(const YAML::Node& root) {
   std::size_t budget = 1 << 14;  // aliases make it a graph
   while (!pending.empty()) {
     if (budget-- == 0) return false;
-    YAML::Node node = std::move(pending.back());
+    const YAML::Node node = pending.back();  // YAML::Node has no move
     pending.pop_back();
     if (node.IsScalar()) {
       const std::string& text = node.Scalar();
