@@ -11,6 +11,7 @@
 
 #include "server/http_server.h"
 #include "server/test_client.h"
+#include "support/gate.h"
 
 namespace discoblocks::server {
 namespace {
@@ -21,16 +22,7 @@ using testing::Fetch;
 using testing::FetchResult;
 using testing::RawSocket;
 
-// A gate the handler waits at until the test opens it.
-class Gate {
- public:
-  void Wait() { opened_.wait(); }
-  void Open() { promise_.set_value(); }
-
- private:
-  std::promise<void> promise_;
-  std::shared_future<void> opened_ = promise_.get_future().share();
-};
+using testing::Gate;
 
 ServerOptions OneIoThread(WorkerPool* pool) {
   ServerOptions options;

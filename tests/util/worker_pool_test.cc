@@ -9,22 +9,15 @@
 
 #include <gtest/gtest.h>
 
+#include "support/gate.h"
+
 namespace discoblocks {
 namespace {
 
 using namespace std::chrono_literals;
 using Clock = WorkerPool::Clock;
 
-// A gate the tasks wait at until the test opens it.
-class Gate {
- public:
-  void Wait() { opened_.wait(); }
-  void Open() { promise_.set_value(); }
-
- private:
-  std::promise<void> promise_;
-  std::shared_future<void> opened_ = promise_.get_future().share();
-};
+using testing::Gate;
 
 WorkerPool::Options Sized(unsigned workers, std::size_t queue) {
   WorkerPool::Options options;
@@ -35,6 +28,19 @@ WorkerPool::Options Sized(unsigned workers, std::size_t queue) {
 }
 
 const auto kFarAway = Clock::now() + 1h;
+
+// Occupies the pool's one worker at `gate` until the test opens it.
+void HoldTheOnlyWorker(WorkerPool& pool, Gate& gate) {
+  std::promise<void> started;
+  ASSERT_EQ(pool.Submit(
+                [&started, &gate] {
+                  started.set_value();
+                  gate.Wait();
+                },
+                nullptr, kFarAway),
+            WorkerPool::SubmitStatus::kQueued);
+  started.get_future().wait();
+}
 
 TEST(WorkerPoolTest, RunsTasksOnItsOwnThreadsAtMostWorkersAtATime) {
   WorkerPool pool(Sized(2, 16));
@@ -72,35 +78,21 @@ TEST(WorkerPoolTest, RunsTasksOnItsOwnThreadsAtMostWorkersAtATime) {
 TEST(WorkerPoolTest, RefusesWhenTheQueueIsFull) {
   WorkerPool pool(Sized(1, 2));
   Gate gate;
-  std::promise<void> started;
-  ASSERT_EQ(pool.Submit(
-                [&] {
-                  started.set_value();
-                  gate.Wait();
-                },
-                nullptr, kFarAway),
-            WorkerPool::SubmitStatus::kQueued);
-  started.get_future().wait();
+  HoldTheOnlyWorker(pool, gate);
   EXPECT_EQ(pool.Submit([] {}, nullptr, kFarAway), WorkerPool::SubmitStatus::kQueued);
   EXPECT_EQ(pool.Submit([] {}, nullptr, kFarAway), WorkerPool::SubmitStatus::kQueued);
   EXPECT_EQ(pool.Submit([] { FAIL() << "ran although refused"; }, nullptr, kFarAway),
             WorkerPool::SubmitStatus::kQueueFull);
   EXPECT_EQ(pool.stats().rejected, 1U);
   gate.Open();
+  // The worker waits at the gate, which must outlive it.
+  pool.Stop();
 }
 
 TEST(WorkerPoolTest, ATaskThatCannotStartInTimeExpiresWhileEveryWorkerIsBusy) {
   WorkerPool pool(Sized(1, 8));
   Gate gate;
-  std::promise<void> started;
-  ASSERT_EQ(pool.Submit(
-                [&] {
-                  started.set_value();
-                  gate.Wait();
-                },
-                nullptr, kFarAway),
-            WorkerPool::SubmitStatus::kQueued);
-  started.get_future().wait();
+  HoldTheOnlyWorker(pool, gate);
   std::atomic<bool> ran{false};
   std::promise<std::thread::id> expired;
   ASSERT_EQ(pool.Submit([&] { ran = true; }, [&] { expired.set_value(std::this_thread::get_id()); },
@@ -158,15 +150,7 @@ TEST(WorkerPoolTest, StuckWhenWorkWaitsAndNothingFinishes) {
   EXPECT_FALSE(pool.Stuck(0ms)) << "an idle pool is not stuck";
   std::this_thread::sleep_for(60ms);
   Gate gate;
-  std::promise<void> started;
-  ASSERT_EQ(pool.Submit(
-                [&] {
-                  started.set_value();
-                  gate.Wait();
-                },
-                nullptr, kFarAway),
-            WorkerPool::SubmitStatus::kQueued);
-  started.get_future().wait();
+  HoldTheOnlyWorker(pool, gate);
   // Idle time before the work arrived does not count.
   EXPECT_FALSE(pool.Stuck(50ms));
   std::this_thread::sleep_for(60ms);
