@@ -87,7 +87,8 @@ class LeaderElector {
   void Start();
   // Stops leading (on_stopped_leading), releases the lease if configured,
   // and joins the thread. Returns within about renew_deadline plus the time
-  // the callbacks take, whatever the API server does.
+  // the callbacks take, whatever the API server does. Not from a callback
+  // (it would wait for itself).
   void Stop();
 
   // True while this replica holds an unexpired lease (false from the moment
