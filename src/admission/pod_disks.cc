@@ -86,8 +86,10 @@ Status CheckStub(const json& stub) {
   return {};
 }
 
-Error MalformedStub(const DiskConfig& config, const std::string& why) {
-  return Deny(config, "the driver's PVC stub is malformed: " + why);
+Error MalformedStub(const DiskConfig& config, const StorageClassInfo& storage_class,
+                    const std::string& why) {
+  return Deny(config, fmt::format("the PVC stub of driver {} is malformed: {}",
+                                  storage_class.provisioner, why));
 }
 
 Result<json> PvcStub(const DiskConfig& config, const StorageClassInfo& storage_class,
@@ -101,8 +103,7 @@ Result<json> PvcStub(const DiskConfig& config, const StorageClassInfo& storage_c
       CallDriver(config, storage_class, drivers::Function::kGetPVCStub, inputs, input, plan);
   if (!stub) return stub;
   if (auto checked = CheckStub(*stub); !checked) {
-    return MalformedStub(
-        config, fmt::format("{} (driver {})", checked.error().message, storage_class.provisioner));
+    return MalformedStub(config, storage_class, checked.error().message);
   }
   return stub;
 }
@@ -128,16 +129,16 @@ json Merged(const json& stub, const char* key, const json& ours) {
 }
 
 // The stub's spec with the DiskConfig's StorageClass, access modes and capacity.
-Result<json> ClaimSpec(const DiskConfig& config, const json& stub,
-                       const std::string& storage_class_name) {
+Result<json> ClaimSpec(const DiskConfig& config, const StorageClassInfo& storage_class,
+                       const json& stub, const std::string& storage_class_name) {
   const json* stub_spec = FindMember(stub, {"spec"});
   json spec = stub_spec != nullptr ? *stub_spec : json::object();
   spec["storageClassName"] = storage_class_name;
   spec["accessModes"] = config.access_modes;
   auto resources = ObjectMember(spec, "resources", "spec.resources");
-  if (!resources) return MalformedStub(config, resources.error().message);
+  if (!resources) return MalformedStub(config, storage_class, resources.error().message);
   auto requests = ObjectMember(**resources, "requests", "spec.resources.requests");
-  if (!requests) return MalformedStub(config, requests.error().message);
+  if (!requests) return MalformedStub(config, storage_class, requests.error().message);
   (**requests)["storage"] = config.capacity.text();
   return spec;
 }
@@ -212,7 +213,7 @@ Result<Claim> NewClaim(const DiskConfig& config, const std::string& name, const 
   if (!stub) return stub.error();
   auto class_name = StorageClassForPod(config, *storage_class, pod, input, plan);
   if (!class_name) return class_name.error();
-  auto spec = ClaimSpec(config, *stub, *class_name);
+  auto spec = ClaimSpec(config, *storage_class, *stub, *class_name);
   if (!spec) return spec.error();
   return Claim{*std::move(stub), *std::move(spec)};
 }

@@ -65,13 +65,13 @@ TEST(PodMutationDenialTest, MalformedPvcStub) {
   cluster.call_options.extra_env = {
       {"OUT", R"({"kind": "PersistentVolumeClaim", "spec": {"resources": []}})"}};
   EXPECT_EQ(Denial(cluster, WebPod()),
-            R"(DiskConfig "web": the driver's PVC stub is malformed: spec.resources: expected an )"
-            "object, got an array");
+            R"(DiskConfig "web": the PVC stub of driver ebs.csi.aws.com is malformed: )"
+            "spec.resources: expected an object, got an array");
   cluster.call_options.extra_env = {
       {"OUT", R"({"kind": "PersistentVolumeClaim", "metadata": {"labels": {"a": 1}}})"}};
   EXPECT_EQ(Denial(cluster, WebPod()),
-            R"(DiskConfig "web": the driver's PVC stub is malformed: metadata.labels.a: expected )"
-            "a string, got a number (driver ebs.csi.aws.com)");
+            R"(DiskConfig "web": the PVC stub of driver ebs.csi.aws.com is malformed: )"
+            "metadata.labels.a: expected a string, got a number");
   // What the driver says on stderr of a good answer reaches the user as a warning.
   cluster.call_options.extra_env = {{"OUT", R"({"kind": "PersistentVolumeClaim"})"},
                                     {"ERR", "gp2 is deprecated"}};
