@@ -106,6 +106,10 @@ WebhookResponse PodWebhook::Decide(const ReviewRequest& request, Clock::time_poi
       spdlog::level::info, "admission decision",
       {{"endpoint", kMutatePodPath},
        {"object", ObjectName(request)},
+       // A controller's pod has no name yet at admission, only its prefix.
+       {"generate_name", request.object != nullptr
+                             ? StringAt(*request.object, {"metadata", "generateName"})
+                             : std::string()},
        {"operation", request.operation_name},
        {"dry_run", request.dry_run},
        {"allowed", mutation.allowed},
