@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "admission/diskconfig_crd.h"
+#include "admission/mount_points.h"
 #include "kube/schema_defaults.h"
 #include "util/duration.h"
 #include "util/json_fields.h"
@@ -58,10 +59,6 @@ Result<kube::Quantity> QuantityField(const json& object, const char* key, std::s
 json WithDefaults(json object) {
   kube::ApplySchemaDefaults(object, DiskConfigSchema());
   return object;
-}
-
-std::string DefaultMountPointPattern(std::string_view name) {
-  return fmt::format("/media/discoblocks/{}-%d", name);
 }
 
 Result<DiskConfig> ParseDiskConfig(const json& object) {

@@ -4,7 +4,6 @@
 
 #include <chrono>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -31,7 +30,9 @@ struct DiskConfig {
   std::string name;
   std::string storage_class_name;
   kube::Quantity capacity;
-  // The spec's, or DefaultMountPointPattern(name) when the spec has none.
+  // The spec's, or DefaultMountPointPattern(name) (mount_points.h) when the
+  // spec has none: a CRD default cannot name the object, so it is applied when
+  // the DiskConfig is read, and not stored.
   std::string mount_point_pattern;
   bool mount_point_pattern_is_default = false;
   std::vector<std::string> access_modes;
@@ -45,12 +46,6 @@ struct DiskConfig {
 // API server does before admission: the defaults are read from the CRD itself
 // (compiled in, see diskconfig_crd.h), so there is one list of them.
 nlohmann::json WithDefaults(nlohmann::json object);
-
-// Where the disks of a DiskConfig without a mountPointPattern are mounted:
-// "/media/discoblocks/<name>-%d", so that two such DiskConfigs never collide on
-// one pod. A CRD default cannot name the object, so it is applied here, when
-// the DiskConfig is read, and not stored.
-std::string DefaultMountPointPattern(std::string_view name);
 
 // Reads a DiskConfig (defaults already applied). The error names the field
 // that is missing or malformed, e.g. "spec.capacity: ...".
