@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the build needs on a fresh Debian 12 machine, idempotently:
-#   - Debian packages (compilers, wasm toolchain, libraries, wabt);
+#   - Debian packages (compilers, wasm toolchain, libraries, wabt, clang's
+#     libFuzzer and sanitizer runtimes for tests/fuzz);
 #   - a Go toolchain >= 1.24 (for GOOS=wasip1 -buildmode=c-shared drivers) if none is present;
 #   - the pinned Wasmtime C API (library from the PyPI wheel, headers from the crate),
 #     verified by sha256, unpacked into a cache outside the build tree.
@@ -25,6 +26,7 @@ log() { printf 'setup: %s\n' "$*" >&2; }
 debian_packages=(
   cmake ninja-build g++ pkg-config
   clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32 wabt
+  libclang-rt-14-dev
   nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcurl4-openssl-dev openssl libboost-dev
   prometheus-cpp-dev

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds and runs every test: the test suites (C++, Go drivers' host tests, the
 # Kubernetes client against a real local control plane) in a normal build, then
-# all of them again under AddressSanitizer and UndefinedBehaviorSanitizer. Sets
-# up whatever is missing first.
+# all of them again under AddressSanitizer and UndefinedBehaviorSanitizer, then
+# the fuzz targets (clang, libFuzzer): their regression corpus and a short run
+# of each. Sets up whatever is missing first.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 jobs=$(nproc)
@@ -22,6 +23,9 @@ ctest --test-dir "$root/build" --output-on-failure -j "$jobs"
 echo "== build and test (ASan + UBSan): $root/build-sanitize"
 "$root/scripts/build.sh" "$root/build-sanitize" -DCMAKE_BUILD_TYPE=Debug -DDISCOBLOCKS_SANITIZE=ON
 ctest --test-dir "$root/build-sanitize" --output-on-failure -j "$jobs"
+echo "== fuzz targets (clang, libFuzzer, ASan + UBSan): $root/build-fuzz"
+"$root/tests/fuzz/build.sh" "$root/build-fuzz"
+ctest --test-dir "$root/build-fuzz" --output-on-failure -j "$jobs"
 # The benchmarks are built above (so that they cannot rot) but not run here;
 # their scripts are at least checked to parse.
 for script in "$root"/bench/*.sh "$root"/scripts/lib/*.sh; do bash -n "$script"; done

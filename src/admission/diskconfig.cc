@@ -5,6 +5,9 @@
 
 #include <fmt/format.h>
 
+#include "admission/diskconfig_crd.h"
+#include "admission/mount_points.h"
+#include "kube/schema_defaults.h"
 #include "util/duration.h"
 #include "util/json_fields.h"
 
@@ -12,10 +15,6 @@ namespace discoblocks::admission {
 namespace {
 
 using nlohmann::json;
-
-void Default(json& object, const char* key, json value) {
-  if (!object.contains(key) || object[key].is_null()) object[key] = std::move(value);
-}
 
 Error FieldError(std::string_view field, std::string_view why) {
   return MakeError(fmt::format("{}: {}", field, why));
@@ -58,23 +57,7 @@ Result<kube::Quantity> QuantityField(const json& object, const char* key, std::s
 }  // namespace
 
 json WithDefaults(json object) {
-  if (!object.is_object()) return object;
-  Default(object, "spec", json::object());
-  json& spec = object["spec"];
-  if (!spec.is_object()) return object;
-  Default(spec, "capacity", "1Gi");
-  Default(spec, "mountPointPattern", "/media/discoblocks/disk-%d");
-  Default(spec, "accessModes", json::array({"ReadWriteOnce"}));
-  Default(spec, "availabilityMode", "ReadWriteOnce");
-  Default(spec, "policy", json::object());
-  json& policy = spec["policy"];
-  if (!policy.is_object()) return object;
-  Default(policy, "upscaleTriggerPercentage", 80);
-  Default(policy, "maximumCapacityOfDisk", "1000Gi");
-  Default(policy, "maximumNumberOfDisks", 1);
-  Default(policy, "extendCapacity", "1Gi");
-  Default(policy, "coolDown", "5m");
-  Default(policy, "pause", false);
+  kube::ApplySchemaDefaults(object, DiskConfigSchema());
   return object;
 }
 
@@ -111,7 +94,10 @@ Result<DiskConfig> ParseDiskConfig(const json& object) {
   config.capacity = *capacity;
   auto pattern = OptionalString(spec, "mountPointPattern", "spec.mountPointPattern");
   if (!pattern) return pattern.error();
-  config.mount_point_pattern = *pattern;
+  config.mount_point_pattern_is_default =
+      !spec.contains("mountPointPattern") || spec["mountPointPattern"].is_null();
+  config.mount_point_pattern =
+      config.mount_point_pattern_is_default ? DefaultMountPointPattern(config.name) : *pattern;
   auto availability = OptionalString(spec, "availabilityMode", "spec.availabilityMode");
   if (!availability) return availability.error();
   config.availability_mode = *availability;

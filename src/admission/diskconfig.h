@@ -30,7 +30,11 @@ struct DiskConfig {
   std::string name;
   std::string storage_class_name;
   kube::Quantity capacity;
+  // The spec's, or DefaultMountPointPattern(name) (mount_points.h) when the
+  // spec has none: a CRD default cannot name the object, so it is applied when
+  // the DiskConfig is read, and not stored.
   std::string mount_point_pattern;
+  bool mount_point_pattern_is_default = false;
   std::vector<std::string> access_modes;
   std::string availability_mode;
   nlohmann::json node_selector;  // a LabelSelector, or null
@@ -39,7 +43,8 @@ struct DiskConfig {
 };
 
 // The object with the CRD's defaults filled in where fields are absent, as the
-// API server does before admission (deploy/helm/discoblocks/crds/ has the same defaults).
+// API server does before admission: the defaults are read from the CRD itself
+// (compiled in, see diskconfig_crd.h), so there is one list of them.
 nlohmann::json WithDefaults(nlohmann::json object);
 
 // Reads a DiskConfig (defaults already applied). The error names the field

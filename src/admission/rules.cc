@@ -69,7 +69,11 @@ void CheckLocalRules(const DiskConfig& config, const DiskConfig* old_config, Den
   if (config.storage_class_name.empty()) {
     denials.Add(rule::kStorageClassNameRequired, "spec.storageClassName is required");
   }
-  CheckMountPointPattern(config.mount_point_pattern, denials);
+  // The default is built from the name, which may hold a '.': the rule is for
+  // patterns people write.
+  if (!config.mount_point_pattern_is_default) {
+    CheckMountPointPattern(config.mount_point_pattern, denials);
+  }
   if (config.capacity > config.policy.maximum_capacity_of_disk) {
     denials.Add(rule::kCapacityWithinMaximum,
                 fmt::format("spec.capacity {} is above spec.policy.maximumCapacityOfDisk {}",
@@ -86,6 +90,7 @@ void CheckLocalRules(const DiskConfig& config, const DiskConfig* old_config, Den
                 fmt::format(R"(spec.storageClassName cannot change (from "{}" to "{}"))",
                             old_config->storage_class_name, config.storage_class_name));
   }
+  // Compared as mounted: writing out the default the name gives is no change.
   if (config.mount_point_pattern != old_config->mount_point_pattern) {
     denials.Add(rule::kMountPointPatternImmutable,
                 fmt::format(R"(spec.mountPointPattern cannot change (from "{}" to "{}"))",

@@ -23,6 +23,7 @@ int Run(int argc, char** argv) {
   Action action;
   AddDriversCommands(app, action);
   AddValidateCommand(app, action);
+  AddMutateCommand(app, action);
   AddServeCommand(app, action);
   AddVersionCommand(app, action);
 

@@ -16,6 +16,9 @@ void AddDriversCommands(CLI::App& app, Action& action);
 // Adds `validate`.
 void AddValidateCommand(CLI::App& app, Action& action);
 
+// Adds `mutate`.
+void AddMutateCommand(CLI::App& app, Action& action);
+
 // Adds `serve`.
 void AddServeCommand(CLI::App& app, Action& action);
 

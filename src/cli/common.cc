@@ -57,6 +57,10 @@ void AddDriverFlags(CLI::App& command, DriverFlags& flags) {
       ->capture_default_str();
 }
 
+void AddTextOrJsonFlag(CLI::App& command, std::string& output) {
+  command.add_option("-o,--output", output, "text or json")->check(CLI::IsMember({"text", "json"}));
+}
+
 namespace {
 
 // Read while the command line is parsed, before any thread starts.
@@ -137,9 +141,10 @@ Result<ParsedDriverFlags> ParseDriverFlags(const DriverFlags& flags,
 
 }  // namespace
 
-std::unique_ptr<drivers::Registry> LoadRegistry(
-    const DriverFlags& flags, std::optional<std::string> only,
-    std::optional<std::chrono::milliseconds> time_limit, MissingDriversDir missing) {
+std::unique_ptr<drivers::Registry> LoadRegistry(const DriverFlags& flags,
+                                                std::optional<std::string> only,
+                                                std::optional<std::chrono::milliseconds> time_limit,
+                                                MissingDriversDir missing) {
   auto parsed = ParseDriverFlags(flags, time_limit);
   if (!parsed) {
     Fail(parsed.error().message);

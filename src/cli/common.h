@@ -34,6 +34,9 @@ struct DriverFlags {
 };
 void AddDriverFlags(CLI::App& command, DriverFlags& flags);
 
+// Adds `-o,--output text|json` (default: what `output` holds).
+void AddTextOrJsonFlag(CLI::App& command, std::string& output);
+
 // Whether a drivers directory that cannot be read stops the command. A one-off
 // command has nothing to do without it; `serve` keeps serving and picks the
 // drivers up when the directory appears.

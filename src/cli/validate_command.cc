@@ -95,8 +95,7 @@ void AddValidateCommand(CLI::App& app, Action& action) {
   command->add_option("--old-diskconfig", flags->old_diskconfig,
                       "the previous DiskConfig, to check an update");
   AddDriverFlags(*command, flags->drivers);
-  command->add_option("-o,--output", flags->output, "text or json")
-      ->check(CLI::IsMember({"text", "json"}));
+  AddTextOrJsonFlag(*command, flags->output);
   command->callback([&action, flags] { action = [flags] { return Validate(*flags); }; });
 }
 

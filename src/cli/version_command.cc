@@ -9,6 +9,7 @@
 #include "cli/app.h"
 #include "cli/build_info.h"
 #include "cli/commands.h"
+#include "cli/common.h"
 #include "cli/output.h"
 #include "drivers/contract.h"
 #include "wasm/engine.h"
@@ -41,8 +42,7 @@ void AddVersionCommand(CLI::App& app, Action& action) {
   auto* command = app.add_subcommand(
       "version", "Print the version, commit, Wasmtime version and driver ABI versions");
   auto output = std::make_shared<std::string>("text");
-  command->add_option("-o,--output", *output, "text or json")
-      ->check(CLI::IsMember({"text", "json"}));
+  AddTextOrJsonFlag(*command, *output);
   command->callback([&action, output] {
     action = [output] {
       if (*output == "json") {

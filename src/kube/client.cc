@@ -32,27 +32,63 @@ std::string NameOf(const json& object) {
   return StringOr(*metadata, "name");
 }
 
-// GET, PUT (with the resourceVersion it read) and DELETE may be repeated.
-// POST creates and PATCH may append or increment: they are repeated only when
-// the server cannot have acted on them, because it refused them before
-// handling (429: throttled by priority and fairness) or never received them.
-// A 5xx, a timeout or a dropped connection leaves that open.
-bool MayRetry(std::string_view method, const ApiError& error) {
+constexpr std::string_view kApplyPatch = "application/apply-patch+yaml";
+
+// GET, PUT (with the resourceVersion it read), DELETE and server-side apply
+// may be repeated. POST creates and other PATCHes may append or increment:
+// they are repeated only when the server cannot have acted on them, because
+// it refused them before handling (429: throttled by priority and fairness)
+// or never received them. A 5xx, a timeout or a dropped connection leaves
+// that open.
+bool MayRetry(const HttpRequest& request, const ApiError& error) {
   if (!error.retryable()) return false;
-  if (method != "POST" && method != "PATCH") return true;
+  const bool idempotent = (request.method != "POST" && request.method != "PATCH") ||
+                          request.content_type == kApplyPatch;
+  if (idempotent) return true;
   return error.kind == ErrorKind::kTooManyRequests || !error.may_have_reached_server;
+}
+
+// The API server's rule for fieldManager: at most 128 printable characters.
+Status CheckFieldManager(std::string_view manager) {
+  if (manager.empty()) {
+    return MakeError("the client's field manager is empty: writes need one to own their fields");
+  }
+  if (manager.size() > 128) {
+    return MakeError(fmt::format(
+        "the client's field manager is {} bytes long; at most 128 are allowed", manager.size()));
+  }
+  for (const char c : manager) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7f) {
+      return MakeError(fmt::format(
+          "the client's field manager {:?} holds a control character; only printable ones are "
+          "allowed",
+          manager));
+    }
+  }
+  return {};
 }
 
 }  // namespace
 
-Client::Client(std::unique_ptr<Transport> transport, RetryPolicy retry)
-    : transport_(std::move(transport)), retry_(retry) {}
+Client::Client(std::shared_ptr<const Transport> transport, RetryPolicy retry,
+               std::optional<std::chrono::milliseconds> call_timeout)
+    : transport_(std::move(transport)), retry_(retry), call_timeout_(call_timeout) {}
 Client::~Client() = default;
 
 Result<std::shared_ptr<Client>> Client::Create(ClientConfig config, RetryPolicy retry) {
+  if (auto checked = CheckFieldManager(config.field_manager); !checked) return checked.error();
   auto transport = Transport::Create(std::move(config));
   if (!transport) return transport.error();
-  return std::shared_ptr<Client>(new Client(std::move(transport).value(), retry));
+  return std::shared_ptr<Client>(new Client(std::move(transport).value(), retry, std::nullopt));
+}
+
+std::shared_ptr<const Client> Client::WithCallTimeout(std::chrono::milliseconds timeout) const {
+  return std::shared_ptr<const Client>(new Client(transport_, retry_, timeout));
+}
+
+std::string Client::WriteQuery() const {
+  return Query({{"fieldManager", transport_->config().field_manager}});
 }
 
 const ClientConfig& Client::config() const { return transport_->config(); }
@@ -76,8 +112,22 @@ KubeResult<json> Client::Request(std::string method, std::string path, std::stri
   request.content_type = std::move(content_type);
   if (body != nullptr) request.body = body->dump(-1, ' ', false, json::error_handler_t::replace);
 
+  using Clock = std::chrono::steady_clock;
+  const auto deadline = Clock::now() + call_timeout_.value_or(std::chrono::milliseconds(0));
+  auto time_left = [&] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+  };
   Backoff backoff(retry_.initial_backoff, retry_.max_backoff);
   for (int attempt = 1;; ++attempt) {
+    if (call_timeout_) {
+      const auto left = time_left();
+      if (left <= std::chrono::milliseconds(0)) {
+        return MakeApiError(ErrorKind::kTimeout,
+                            fmt::format("{}: not sent: the call's {} ms were used up", what,
+                                        call_timeout_->count()));
+      }
+      request.timeout = std::min(left, transport_->config().request_timeout);
+    }
     ApiError error;
     std::chrono::seconds retry_after{0};
     auto response = transport_->Send(request);
@@ -103,9 +153,12 @@ KubeResult<json> Client::Request(std::string method, std::string path, std::stri
       error = response.error();
       error.message = fmt::format("{}: {}", what, error.message);
     }
-    if (attempt >= retry_.max_attempts || !MayRetry(request.method, error)) return error;
-    const auto wait = std::max<std::chrono::milliseconds>(backoff.Next(), retry_after);
-    std::this_thread::sleep_for(std::min<std::chrono::milliseconds>(wait, retry_.max_backoff * 2));
+    if (attempt >= retry_.max_attempts || !MayRetry(request, error)) return error;
+    const auto wait = std::min<std::chrono::milliseconds>(
+        std::max<std::chrono::milliseconds>(backoff.Next(), retry_after), retry_.max_backoff * 2);
+    // No time for another attempt: the last failure says best what went wrong.
+    if (call_timeout_ && wait >= time_left()) return error;
+    std::this_thread::sleep_for(wait);
   }
 }
 
@@ -151,27 +204,27 @@ KubeResult<json> Client::ListAll(const ResourceType& type, std::string_view ns,
 
 KubeResult<json> Client::Create(const ResourceType& type, std::string_view ns,
                                 const json& object) const {
-  return Request("POST", type.CollectionPath(ns),
+  return Request("POST", type.CollectionPath(ns) + WriteQuery(),
                  fmt::format("create {} {}/{}", type.Name(), ns, NameOf(object)), &object);
 }
 
 KubeResult<json> Client::Update(const ResourceType& type, std::string_view ns,
                                 const json& object) const {
   const std::string name = NameOf(object);
-  return Request("PUT", type.ObjectPath(ns, name),
+  return Request("PUT", type.ObjectPath(ns, name) + WriteQuery(),
                  fmt::format("update {} {}/{}", type.Name(), ns, name), &object);
 }
 
 KubeResult<json> Client::UpdateStatus(const ResourceType& type, std::string_view ns,
                                       const json& object) const {
   const std::string name = NameOf(object);
-  return Request("PUT", type.ObjectPath(ns, name) + "/status",
+  return Request("PUT", type.ObjectPath(ns, name) + "/status" + WriteQuery(),
                  fmt::format("update status of {} {}/{}", type.Name(), ns, name), &object);
 }
 
 KubeResult<json> Client::MergePatch(const ResourceType& type, std::string_view ns,
                                     std::string_view name, const json& patch, bool status) const {
-  return Request("PATCH", type.ObjectPath(ns, name) + (status ? "/status" : ""),
+  return Request("PATCH", type.ObjectPath(ns, name) + (status ? "/status" : "") + WriteQuery(),
                  fmt::format("patch {} {}/{}", type.Name(), ns, name), &patch,
                  "application/merge-patch+json");
 }
@@ -179,9 +232,54 @@ KubeResult<json> Client::MergePatch(const ResourceType& type, std::string_view n
 KubeResult<json> Client::JsonPatch(const ResourceType& type, std::string_view ns,
                                    std::string_view name, const json& operations,
                                    bool status) const {
-  return Request("PATCH", type.ObjectPath(ns, name) + (status ? "/status" : ""),
+  return Request("PATCH", type.ObjectPath(ns, name) + (status ? "/status" : "") + WriteQuery(),
                  fmt::format("patch {} {}/{}", type.Name(), ns, name), &operations,
                  "application/json-patch+json");
+}
+
+KubeResult<json> Client::Apply(const ResourceType& type, std::string_view ns, std::string_view name,
+                               const json& object, bool force) const {
+  return ApplyTo(type, ns, name, object, force, /*status=*/false);
+}
+
+KubeResult<json> Client::ApplyStatus(const ResourceType& type, std::string_view ns,
+                                     std::string_view name, const json& object, bool force) const {
+  return ApplyTo(type, ns, name, object, force, /*status=*/true);
+}
+
+KubeResult<json> Client::ApplyTo(const ResourceType& type, std::string_view ns,
+                                 std::string_view name, const json& object, bool force,
+                                 bool status) const {
+  const std::string what =
+      fmt::format("apply {}{} {}/{}", status ? "status of " : "", type.Name(), ns, name);
+  // Refused here with the reason rather than by the server with a vaguer one.
+  auto refuse = [&](std::string_view why) {
+    ApiError error = MakeApiError(ErrorKind::kBadRequest, fmt::format("{}: {}", what, why));
+    error.may_have_reached_server = false;
+    return error;
+  };
+  if (name.empty()) return refuse("no name given");
+  if (!object.is_object()) return refuse("the object to apply is not a JSON object");
+  if (StringOr(object, "apiVersion").empty() || StringOr(object, "kind").empty()) {
+    return refuse("the object to apply needs apiVersion and kind");
+  }
+  json body = object;
+  json& metadata = body["metadata"];
+  if (metadata.is_null()) metadata = json::object();
+  if (!metadata.is_object()) return refuse("metadata is not an object");
+  const std::string given = StringOr(metadata, "name");
+  if (!given.empty() && given != name) {
+    return refuse(fmt::format("the object is named {:?}, not {:?}", given, name));
+  }
+  if (metadata.contains("managedFields")) {
+    return refuse("metadata.managedFields must be absent: the server keeps it");
+  }
+  metadata["name"] = name;
+  const std::string path =
+      type.ObjectPath(ns, name) + (status ? "/status" : "") +
+      Query({{"fieldManager", transport_->config().field_manager}, {"force", force ? "true" : ""}});
+  // JSON is YAML, so the apply body needs no YAML encoder.
+  return Request("PATCH", path, what, &body, std::string(kApplyPatch));
 }
 
 KubeStatus Client::Delete(const ResourceType& type, std::string_view ns,

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -45,10 +46,12 @@ struct WatchEvent {
 
 // Retries with exponential backoff and jitter (see Backoff) for throttling
 // (429, honouring Retry-After), server errors (5xx), timeouts and connection
-// failures. Requests that are not idempotent (POST, PATCH) are retried only
-// when the server cannot have acted on them: 429, or no connection could be
-// made for them; they never reuse a kept-alive connection, so that libcurl
-// does not repeat them by itself either.
+// failures. Requests that are not idempotent (POST, PATCH other than apply)
+// are retried only when the server cannot have acted on them: 429, or no
+// connection could be made for them; they never reuse a kept-alive
+// connection, so that libcurl does not repeat them by itself either. A
+// server-side apply is idempotent (the same intent gives the same object) and
+// is retried like a PUT.
 struct RetryPolicy {
   int max_attempts = 5;
   std::chrono::milliseconds initial_backoff{100};
@@ -57,8 +60,18 @@ struct RetryPolicy {
 
 class Client {
  public:
+  // Refuses a configuration whose field manager the API server would refuse.
   static Result<std::shared_ptr<Client>> Create(ClientConfig config, RetryPolicy retry = {});
   ~Client();
+
+  // A client sharing this one's connections and settings whose every call
+  // ends within `timeout`, its retries and the waits between them included
+  // (a call out of time fails with kTimeout). For callers that run on a
+  // clock, such as leader election, where an answer that comes late is no
+  // answer. A timeout of zero or less fails every call at once. Watches are
+  // not bounded by it.
+  [[nodiscard]] std::shared_ptr<const Client> WithCallTimeout(
+      std::chrono::milliseconds timeout) const;
 
   KubeResult<nlohmann::json> Get(const ResourceType& type, std::string_view ns,
                                  std::string_view name) const;
@@ -84,6 +97,19 @@ class Client {
   KubeResult<nlohmann::json> JsonPatch(const ResourceType& type, std::string_view ns,
                                        std::string_view name, const nlohmann::json& operations,
                                        bool status = false) const;
+  // Server-side apply (PATCH application/apply-patch+yaml): `object` states
+  // the fields this client's field manager owns, with apiVersion and kind;
+  // the server merges them into the object, creating it when absent, and
+  // forgets fields the manager set before and left out now. A field another
+  // manager owns is a kConflict naming it, unless `force` takes it over.
+  // metadata.name, when given, must be `name`; managedFields must be absent.
+  KubeResult<nlohmann::json> Apply(const ResourceType& type, std::string_view ns,
+                                   std::string_view name, const nlohmann::json& object,
+                                   bool force = false) const;
+  // The same on the status subresource.
+  KubeResult<nlohmann::json> ApplyStatus(const ResourceType& type, std::string_view ns,
+                                         std::string_view name, const nlohmann::json& object,
+                                         bool force = false) const;
   KubeStatus Delete(const ResourceType& type, std::string_view ns, std::string_view name) const;
 
   // One watch stream: calls `on_event` for each event (in order) until the
@@ -101,13 +127,20 @@ class Client {
   [[nodiscard]] const ClientConfig& config() const;
 
  private:
-  Client(std::unique_ptr<Transport> transport, RetryPolicy retry);
+  Client(std::shared_ptr<const Transport> transport, RetryPolicy retry,
+         std::optional<std::chrono::milliseconds> call_timeout);
   KubeResult<nlohmann::json> Request(std::string method, std::string path, std::string what,
                                      const nlohmann::json* body = nullptr,
                                      std::string content_type = {}) const;
+  // The query string every write carries: ?fieldManager=...
+  [[nodiscard]] std::string WriteQuery() const;
+  KubeResult<nlohmann::json> ApplyTo(const ResourceType& type, std::string_view ns,
+                                     std::string_view name, const nlohmann::json& object,
+                                     bool force, bool status) const;
 
-  std::unique_ptr<Transport> transport_;
+  std::shared_ptr<const Transport> transport_;
   RetryPolicy retry_;
+  std::optional<std::chrono::milliseconds> call_timeout_;  // none: only each attempt is bounded
 };
 
 }  // namespace discoblocks::kube

@@ -11,31 +11,12 @@
 #include <openssl/x509.h>
 #include <yaml-cpp/yaml.h>
 
+#include "util/base64.h"
 #include "util/document.h"
 #include "util/files.h"
 
 namespace discoblocks::kube {
 namespace {
-
-Result<std::string> DecodeBase64(std::string_view field, const std::string& encoded) {
-  std::string compact;
-  for (char c : encoded) {
-    if (c != '\n' && c != '\r' && c != ' ' && c != '\t') compact.push_back(c);
-  }
-  if (compact.size() % 4 != 0) {
-    return MakeError(fmt::format("{} is not valid base64 (length {} is not a multiple of 4)", field,
-                                 compact.size()));
-  }
-  std::string decoded(compact.size() / 4 * 3, '\0');
-  const int length = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(decoded.data()),
-                                     reinterpret_cast<const unsigned char*>(compact.data()),
-                                     static_cast<int>(compact.size()));
-  if (length < 0) return MakeError(fmt::format("{} is not valid base64", field));
-  std::size_t padding = 0;
-  while (padding < compact.size() && compact[compact.size() - 1 - padding] == '=') ++padding;
-  decoded.resize(static_cast<std::size_t>(length) - padding);
-  return decoded;
-}
 
 using BioPtr = std::unique_ptr<BIO, decltype(&BIO_free)>;
 
@@ -93,7 +74,7 @@ std::string Scalar(const YAML::Node& map, const char* key) {
 Result<std::string> DataOrFile(const YAML::Node& map, const std::string& key,
                                const std::filesystem::path& base, std::string_view where) {
   const std::string data = Scalar(map, (key + "-data").c_str());
-  if (!data.empty()) return DecodeBase64(fmt::format("{} {}-data", where, key), data);
+  if (!data.empty()) return Base64Decode(fmt::format("{} {}-data", where, key), data);
   const std::string file = Scalar(map, key.c_str());
   if (file.empty()) return std::string();
   const std::filesystem::path path = ResolvePath(base, file);

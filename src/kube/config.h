@@ -20,6 +20,11 @@ struct ClientConfig {
   std::string bearer_token;                 // token authentication
   std::filesystem::path bearer_token_file;  // re-read as it rotates
   std::chrono::milliseconds request_timeout{30'000};
+  // Sent as `fieldManager` with every create, update, patch and apply, so that
+  // metadata.managedFields names us as the owner of the fields we write (and
+  // server-side apply can tell our fields from other writers'). At most 128
+  // printable characters; Client::Create refuses others.
+  std::string field_manager = "discoblocks";
   std::string source;  // where this came from, for messages
 };
 

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <limits>
-#include <ranges>
 
 namespace discoblocks::kube::decimal {
 
@@ -18,11 +17,13 @@ std::pair<std::string, std::int64_t> Normalize(std::string digits, std::int64_t 
 
 void MultiplyBy1024(std::string& digits) {
   unsigned carry = 0;
-  for (char& digit : std::ranges::reverse_view(digits)) {
+  // Not std::ranges::reverse_view: clang 14 cannot compile libstdc++ 12's
+  // <ranges>, and the fuzz build is clang's.
+  std::for_each(digits.rbegin(), digits.rend(), [&carry](char& digit) {
     const unsigned product = static_cast<unsigned>(digit - '0') * 1024 + carry;
     digit = static_cast<char>('0' + product % 10);
     carry = product / 10;
-  }
+  });
   std::string head;
   for (; carry > 0; carry /= 10) head.insert(head.begin(), static_cast<char>('0' + carry % 10));
   digits.insert(0, head);

@@ -48,6 +48,8 @@ const ResourceType kPersistentVolumes{"", "v1", "persistentvolumes", false};
 const ResourceType kStorageClasses{"storage.k8s.io", "v1", "storageclasses", false};
 const ResourceType kVolumeAttachments{"storage.k8s.io", "v1", "volumeattachments", false};
 const ResourceType kDiskConfigs{"discoblocks.ondat.io", "v1", "diskconfigs", true};
+const ResourceType kLeases{"coordination.k8s.io", "v1", "leases", true};
+const ResourceType kEvents{"events.k8s.io", "v1", "events", true};
 }  // namespace resources
 
 }  // namespace discoblocks::kube

@@ -32,6 +32,8 @@ extern const ResourceType kPersistentVolumes;
 extern const ResourceType kStorageClasses;
 extern const ResourceType kVolumeAttachments;
 extern const ResourceType kDiskConfigs;
+extern const ResourceType kLeases;  // coordination.k8s.io/v1, for leader election
+extern const ResourceType kEvents;  // events.k8s.io/v1 (not the core group's older Events)
 }  // namespace resources
 
 // Escapes a value for a URL query string (label selectors contain = , ! ( )).

@@ -4,12 +4,15 @@
 #include <cctype>
 #include <charconv>
 #include <cstdint>
+#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include <fmt/format.h>
 #include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/parser.h>
 #include <yaml-cpp/yaml.h>
 
 namespace discoblocks {
@@ -204,17 +207,75 @@ Status CheckYamlDepth(const YAML::Node& root, std::string_view what, const Parse
   return {};
 }
 
+// Receives a document's parse events and keeps only where it started.
+class DocumentStarts final : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark& mark) override { start = mark; }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& /*mark*/, YAML::anchor_t /*anchor*/) override {}
+  void OnAlias(const YAML::Mark& /*mark*/, YAML::anchor_t /*anchor*/) override {}
+  void OnScalar(const YAML::Mark& /*mark*/, const std::string& /*tag*/, YAML::anchor_t /*anchor*/,
+                const std::string& /*value*/) override {}
+  void OnSequenceStart(const YAML::Mark& /*mark*/, const std::string& /*tag*/,
+                       YAML::anchor_t /*anchor*/, YAML::EmitterStyle::value /*style*/) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& /*mark*/, const std::string& /*tag*/, YAML::anchor_t /*anchor*/,
+                  YAML::EmitterStyle::value /*style*/) override {}
+  void OnMapEnd() override {}
+
+  YAML::Mark start = YAML::Mark::null_mark();
+};
+
+// A character of the input for a message: itself if printable, else escaped.
+std::string CharacterAt(std::string_view text, int pos) {
+  if (pos < 0 || static_cast<std::size_t>(pos) >= text.size()) return "the end";
+  const auto c = static_cast<unsigned char>(text[static_cast<std::size_t>(pos)]);
+  return c >= 0x20 && c < 0x7f ? fmt::format("'{}'", static_cast<char>(c))
+                               : fmt::format("byte 0x{:02x}", c);
+}
+
+struct YamlDocuments {
+  YAML::Node first;  // null when there is none
+  std::size_t count = 0;
+};
+
 // `expected` names what the text should have been, for syntax errors.
-Result<std::vector<YAML::Node>> LoadAllYaml(std::string_view text, std::string_view what,
-                                            const ParseLimits& limits, std::string_view expected) {
+//
+// Not YAML::LoadAll: in yaml-cpp 0.7 it loops forever, allocating, when its
+// parser stops making progress (a stray "," or "}"): the parser returns an
+// empty document at the same place again and again (fixed upstream after
+// 0.8). The documents are counted here from the parser's events, a document
+// that does not start past the previous one is a syntax error at that place,
+// and only then is the first document built (YAML::Load parses just one).
+Result<YamlDocuments> LoadAllYaml(std::string_view text, std::string_view what,
+                                  const ParseLimits& limits, std::string_view expected) {
+  auto syntax_error = [&](const YAML::Mark& mark, std::string_view why) {
+    return MakeError(fmt::format("{}: not valid {}: line {}, column {}: {}", what, expected,
+                                 mark.line + 1, mark.column + 1, why));
+  };
   try {
-    return YAML::LoadAll(std::string(text));
+    const std::string input(text);
+    YamlDocuments documents;
+    {
+      std::istringstream stream(input);
+      YAML::Parser parser(stream);
+      DocumentStarts handler;
+      int previous_start = -1;
+      while (parser.HandleNextDocument(handler)) {
+        if (handler.start.pos <= previous_start) {
+          return syntax_error(handler.start, "unexpected " + CharacterAt(text, handler.start.pos));
+        }
+        previous_start = handler.start.pos;
+        ++documents.count;
+      }
+    }
+    if (documents.count > 0) documents.first = YAML::Load(input);
+    return documents;
   } catch (const YAML::DeepRecursion&) {
     // yaml-cpp's guard (thousands of levels) is above any sensible max_depth.
     return DepthError(what, limits.max_depth);
   } catch (const YAML::Exception& e) {
-    return MakeError(fmt::format("{}: not valid {}: line {}, column {}: {}", what, expected,
-                                 e.mark.line + 1, e.mark.column + 1, e.msg));
+    return syntax_error(e.mark, e.msg);
   }
 }
 
@@ -291,6 +352,10 @@ Result<nlohmann::json> ParseDocument(std::string_view text, std::string_view wha
       return json::parse(text);
     } catch (const json::parse_error& e) {
       json_error = e.what();
+    } catch (const json::exception& e) {
+      // Well-formed so far, but a number beyond a double's range ("1e400"):
+      // refused, as ParseJson refuses it, rather than read by YAML as infinity.
+      return MakeError(fmt::format("{}: not valid JSON: {}", what, e.what()));
     }
   }
   auto loaded = LoadAllYaml(text, what, limits, "YAML or JSON");
@@ -299,16 +364,14 @@ Result<nlohmann::json> ParseDocument(std::string_view text, std::string_view wha
       return MakeError(fmt::format("{}: not valid JSON: {}", what, json_error));
     return loaded.error();
   }
-  const std::vector<YAML::Node>& documents = *loaded;
-  if (documents.empty() || documents[0].IsNull()) {
+  if (loaded->count == 0 || loaded->first.IsNull()) {
     return MakeError(fmt::format("{}: empty document", what));
   }
-  if (documents.size() > 1) {
-    return MakeError(
-        fmt::format("{}: holds {} YAML documents; expected one", what, documents.size()));
+  if (loaded->count > 1) {
+    return MakeError(fmt::format("{}: holds {} YAML documents; expected one", what, loaded->count));
   }
   YamlConverter converter(what, limits, text.size() + kYamlNodeAllowance);
-  return converter.Convert(documents[0], 0);
+  return converter.Convert(loaded->first, 0);
 }
 
 Result<YAML::Node> LoadYaml(std::string_view text, std::string_view what,
@@ -316,7 +379,7 @@ Result<YAML::Node> LoadYaml(std::string_view text, std::string_view what,
   if (text.size() > limits.max_bytes) return CheckJsonLimits(text, what, limits).error();
   auto loaded = LoadAllYaml(text, what, limits, "YAML");
   if (!loaded) return loaded.error();
-  YAML::Node root = loaded->empty() ? YAML::Node() : (*loaded)[0];
+  YAML::Node root = loaded->first;
   if (auto status = CheckYamlDepth(root, what, limits, text.size() + kYamlNodeAllowance); !status) {
     return status.error();
   }

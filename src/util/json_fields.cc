@@ -15,6 +15,20 @@ const json* Member(const json& object, std::string_view key) {
   return &*found;
 }
 
+// object[key], created as `empty` when absent or null, when it has `empty`'s type.
+Result<json*> Member(json& object, std::string_view key, std::string_view path, const json& empty,
+                     std::string_view expected) {
+  if (!object.is_object()) {
+    const auto cut = path.rfind('.');
+    return WrongType(cut == std::string_view::npos ? "(the document)" : path.substr(0, cut),
+                     "an object", object);
+  }
+  json& member = object[std::string(key)];
+  if (member.is_null()) member = empty;
+  if (member.type() != empty.type()) return WrongType(path, expected, member);
+  return &member;
+}
+
 }  // namespace
 
 std::string_view JsonTypeName(const json& value) {
@@ -57,6 +71,29 @@ Result<const json*> OptionalObject(const json& object, std::string_view key,
   const json* member = Member(object, key);
   if (member != nullptr && !member->is_object()) return WrongType(path, "an object", *member);
   return member;
+}
+
+Result<const json*> OptionalArray(const json& object, std::string_view key, std::string_view path) {
+  const json* member = Member(object, key);
+  if (member != nullptr && !member->is_array()) return WrongType(path, "an array", *member);
+  return member;
+}
+
+const json* FindMember(const json& object, std::initializer_list<std::string_view> keys) {
+  const json* at = &object;
+  for (const std::string_view key : keys) {
+    at = Member(*at, key);
+    if (at == nullptr) return nullptr;
+  }
+  return at;
+}
+
+Result<json*> ObjectMember(json& object, std::string_view key, std::string_view path) {
+  return Member(object, key, path, json::object(), "an object");
+}
+
+Result<json*> ArrayMember(json& object, std::string_view key, std::string_view path) {
+  return Member(object, key, path, json::array(), "an array");
 }
 
 std::string StringOr(const json& object, std::string_view key, std::string_view fallback) {

@@ -5,6 +5,7 @@
 //   "request.object.metadata.name: expected a string, got a number".
 #pragma once
 
+#include <initializer_list>
 #include <string>
 #include <string_view>
 
@@ -29,6 +30,25 @@ Result<std::string> OptionalString(const nlohmann::json& object, std::string_vie
 // the key or holds null there. Another type is an error naming `path`.
 Result<const nlohmann::json*> OptionalObject(const nlohmann::json& object, std::string_view key,
                                              std::string_view path);
+
+// The array at object[key], or nullptr when `object` is not an object, lacks
+// the key or holds null there. Another type is an error naming `path`.
+Result<const nlohmann::json*> OptionalArray(const nlohmann::json& object, std::string_view key,
+                                            std::string_view path);
+
+// The value at object[keys[0]][keys[1]]..., or nullptr when a step is not an
+// object, lacks the key or holds null there.
+const nlohmann::json* FindMember(const nlohmann::json& object,
+                                 std::initializer_list<std::string_view> keys);
+
+// For building on a document from outside: the object (or array) at
+// object[key], created empty when the key is absent or holds null. Another
+// type there is an error naming `path`, and so is an `object` that is not an
+// object; nothing is created then.
+Result<nlohmann::json*> ObjectMember(nlohmann::json& object, std::string_view key,
+                                     std::string_view path);
+Result<nlohmann::json*> ArrayMember(nlohmann::json& object, std::string_view key,
+                                    std::string_view path);
 
 // The string at object[key], or `fallback` for anything else. For values that
 // only feed logs and messages, where a wrong type is not worth an error.

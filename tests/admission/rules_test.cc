@@ -1,9 +1,13 @@
 // The DiskConfig rules, table by table, with the bundled drivers.
 #include "admission/rules.h"
 
+#include <fstream>
+#include <iterator>
+
 #include <gtest/gtest.h>
 
 #include "admission/diskconfig.h"
+#include "admission/diskconfig_crd.h"
 #include "support/test_support.h"
 
 namespace discoblocks::admission {
@@ -69,6 +73,49 @@ TEST(RulesTest, MinimalObjectWithDefaultsIsAllowed) {
   // The defaults must produce a valid object (the original's did not).
   const Decision decision = Create(DiskConfigWith(json::object()));
   EXPECT_TRUE(decision.allowed) << decision.message;
+}
+
+TEST(RulesTest, DefaultsComeFromTheShippedCrd) {
+  // The binary's defaults are the file the API server gets: compiled in, not copied.
+  const auto crd =
+      testing::SourceDir() / "deploy/helm/discoblocks/crds/discoblocks.ondat.io_diskconfigs.yaml";
+  std::ifstream file(crd);
+  const std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(DiskConfigCrdText(), text);
+  const json spec = DiskConfigWith(json::object())["spec"];
+  EXPECT_EQ(spec["capacity"], "1Gi");
+  EXPECT_EQ(spec["accessModes"], json::array({"ReadWriteOnce"}));
+  EXPECT_EQ(spec["availabilityMode"], "ReadWriteOnce");
+  EXPECT_EQ(spec["policy"], json::parse(R"({"upscaleTriggerPercentage": 80,
+      "maximumCapacityOfDisk": "1000Gi", "maximumNumberOfDisks": 1, "extendCapacity": "1Gi",
+      "coolDown": "5m", "pause": false})"));
+  // Not stored: it depends on the name.
+  EXPECT_FALSE(spec.contains("mountPointPattern"));
+}
+
+TEST(RulesTest, WithoutAPatternDisksMountUnderTheDiskConfigsName) {
+  json object = DiskConfigWith(json::object());
+  object["metadata"]["name"] = "db.v1";
+  const auto config = ParseDiskConfig(object);
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(config->mount_point_pattern, "/media/discoblocks/db.v1-%d");
+  EXPECT_TRUE(config->mount_point_pattern_is_default);
+  // The '.' a name may hold is no reason to refuse the default pattern.
+  const Decision decision = Create(object);
+  EXPECT_TRUE(decision.allowed) << decision.message;
+}
+
+TEST(RulesTest, WritingOutTheDefaultPatternIsNoChangeButAnotherPatternIs) {
+  const json before = DiskConfigWith(json::object());
+  const Decision same =
+      Update(before, DiskConfigWith({{"mountPointPattern", "/media/discoblocks/data-%d"}}));
+  EXPECT_TRUE(same.allowed) << same.message;
+  const Decision other = Update(before, DiskConfigWith({{"mountPointPattern", "/data-%d"}}));
+  EXPECT_FALSE(other.allowed);
+  EXPECT_EQ(other.rule, rule::kMountPointPatternImmutable);
+  EXPECT_NE(other.message.find(R"(from "/media/discoblocks/data-%d" to "/data-%d")"),
+            std::string::npos)
+      << other.message;
 }
 
 struct DenialCase {

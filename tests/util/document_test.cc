@@ -71,5 +71,37 @@ TEST(DocumentTest, EmptyAndMultipleDocumentsAreRefused) {
             "x: holds 2 YAML documents; expected one");
 }
 
+// Issue 10, found by tests/fuzz/document_fuzzer.cc: on these, yaml-cpp 0.7's
+// LoadAll looped forever, allocating until the process died, because its
+// parser kept returning an empty document at the same place. Now each is a
+// syntax error naming that place, whichever entry point reads it.
+TEST(DocumentTest, YamlOnWhichTheParserStopsMakingProgressIsASyntaxError) {
+  EXPECT_EQ(ParseDocument(",", "x").error().message,
+            "x: not valid YAML or JSON: line 1, column 1: unexpected ','");
+  EXPECT_EQ(ParseDocument("a: b\n---\n,", "x").error().message,
+            "x: not valid YAML or JSON: line 3, column 1: unexpected ','");
+  EXPECT_EQ(LoadYaml("{a: 1}\n,", "x").error().message,
+            "x: not valid YAML: line 2, column 1: unexpected ','");
+  // A JSON object with a lost quote (what the fuzzer found): the JSON
+  // parser's message, as for any text that looks like JSON and is not YAML.
+  const auto broken = ParseDocument("{\"a\": 1,\n b\": 2\n},\n\"c\": 3}", "x");
+  ASSERT_FALSE(broken.ok());
+  EXPECT_EQ(broken.error().message.rfind("x: not valid JSON: ", 0), 0) << broken.error().message;
+  // Documents that do make progress still count.
+  EXPECT_EQ(ParseDocument("a: 1\n---\n---\nb: 2\n", "x").error().message,
+            "x: holds 3 YAML documents; expected one");
+}
+
+// Issue 10, found by tests/fuzz/document_fuzzer.cc: a JSON number beyond a
+// double's range threw an exception out of ParseDocument, which `serve` did
+// not expect from a driver.yaml (nor the CLI from a file). Now an error, the
+// same as ParseJson's.
+TEST(DocumentTest, JsonNumberBeyondADoubleIsAnError) {
+  const std::string expected =
+      "x: not valid JSON: [json.exception.out_of_range.406] number overflow parsing '1e400'";
+  EXPECT_EQ(ParseDocument(R"({"limits": {"memory": 1e400}})", "x").error().message, expected);
+  EXPECT_EQ(ParseJson(R"({"limits": {"memory": 1e400}})", "x").error().message, expected);
+}
+
 }  // namespace
 }  // namespace discoblocks
