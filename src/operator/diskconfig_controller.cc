@@ -92,7 +92,7 @@ Result<ReconcileOutcome> Reconcile(const Context& context, const std::string& ke
 
   StatusInputs inputs;
   inputs.disk_config = config.get();
-  auto parsed = admission::ParseDiskConfig(admission::WithDefaults(*config));
+  auto parsed = ParseCachedDiskConfig(*config);
   if (!parsed) {
     inputs.spec_error = parsed.error().message;
   } else {

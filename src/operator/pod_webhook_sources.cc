@@ -73,6 +73,15 @@ Result<json> ClientObjectWriter::CreateStorageClassIfAbsent(const json& storage_
   return CreateOrGet(*client_, kube::resources::kStorageClasses, storage_class, operations_);
 }
 
+Result<admission::DiskConfig> ParseCachedDiskConfig(const json& object) {
+  json typed = object;
+  if (typed.is_object()) {
+    if (!typed.contains("apiVersion")) typed["apiVersion"] = admission::kDiskConfigApiVersion;
+    if (!typed.contains("kind")) typed["kind"] = admission::kDiskConfigKind;
+  }
+  return admission::ParseDiskConfig(admission::WithDefaults(std::move(typed)));
+}
+
 admission::DiskConfigLookup DiskConfigsFromCache(const kube::Informer& disk_configs) {
   return [&disk_configs](std::string_view ns) {
     std::vector<admission::DiskConfig> configs;
@@ -80,7 +89,7 @@ admission::DiskConfigLookup DiskConfigsFromCache(const kube::Informer& disk_conf
     if (!objects) return configs;
     for (const auto& object : *objects) {
       if (!object->is_object() || BeingDeleted(*object)) continue;
-      auto config = admission::ParseDiskConfig(admission::WithDefaults(*object));
+      auto config = ParseCachedDiskConfig(*object);
       if (!config) {
         LogEvent(spdlog::level::warn, "malformed DiskConfig left out",
                  {{"namespace", std::string(ns)},

@@ -52,6 +52,10 @@ struct PodWebhookCaches {
   const kube::Informer* claims = nullptr;  // indexed by the `discoblocks` label and namespace
 };
 
+// A cached DiskConfig with the CRD's defaults, read. A list's items may come
+// without apiVersion and kind (the list says them): they are the DiskConfig's.
+Result<admission::DiskConfig> ParseCachedDiskConfig(const nlohmann::json& object);
+
 // DiskConfigs of a namespace not being deleted, with the CRD's defaults;
 // one that does not parse is left out (and logged): the DiskConfig webhook
 // refuses such objects, so only one stored before it ran can be.
