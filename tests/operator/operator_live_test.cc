@@ -221,7 +221,8 @@ TEST(OperatorLiveTest, DeletingADiskConfigKeepsItsSharedClaimsAndSaysSo) {
 
   // Both disks show in the status (pending: nothing provisions here).
   EXPECT_TRUE(WaitUntil([&] {
-    const json* disks = FindMember(Read(r::kDiskConfigs, ns.name(), "data"), {"status", "disks"});
+    const json config = Read(r::kDiskConfigs, ns.name(), "data");
+    const json* disks = FindMember(config, {"status", "disks"});
     return disks != nullptr && disks->size() == 2;
   }));
   const json disks = Read(r::kDiskConfigs, ns.name(), "data")["status"]["disks"];
