@@ -136,7 +136,9 @@ json DesiredStatus(const StatusInputs& inputs) {
     } else {
       pending.push_back(pvc);
     }
-    disks.push_back(std::move(disk));
+    // The object must stay well under etcd's size limit whatever the number
+    // of pods: the first ones are listed, the summary counts them all.
+    if (disks.size() < kMaxListedDisks) disks.push_back(std::move(disk));
   }
 
   // Degraded: the DiskConfig cannot give new disks, or a disk is lost.
@@ -179,13 +181,13 @@ json DesiredStatus(const StatusInputs& inputs) {
       ready.message = progressing.message;
     }
   } else {
-    progressing.reason = disks.empty() ? "NoDisks" : "AllDisksBound";
+    progressing.reason = inputs.claims.empty() ? "NoDisks" : "AllDisksBound";
   }
   if (!degraded.status && pending.empty()) {
     ready.status = true;
-    ready.reason = disks.empty() ? "NoDisks" : "AllDisksBound";
-    ready.message = disks.empty() ? "no pod has a disk of this DiskConfig yet"
-                                  : fmt::format("{} disks bound", bound);
+    ready.reason = inputs.claims.empty() ? "NoDisks" : "AllDisksBound";
+    ready.message = inputs.claims.empty() ? "no pod has a disk of this DiskConfig yet"
+                                          : fmt::format("{} disks bound", bound);
   }
 
   json status = {{"observedGeneration", generation},

@@ -7,7 +7,7 @@
 //     reason, message, lastTransitionTime, observedGeneration). The
 //     lastTransitionTime of a condition changes only when its status flips.
 //   disks[]: one per claim of the DiskConfig (pvc, pod or node, index, phase,
-//     capacity), ordered by claim name
+//     capacity), ordered by claim name; the first kMaxListedDisks only
 //   diskSummary: "<bound>/<all>", for the Disks printer column
 //
 // Reasons, most serious first: InvalidSpec, StorageClassMissing,
@@ -15,6 +15,7 @@
 // (Progressing); AllDisksBound, NoDisks (Ready).
 #pragma once
 
+#include <cstddef>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -27,6 +28,10 @@ namespace discoblocks::op {
 // The claims a DiskConfig made carry these (admission/names.h); a family's
 // shared claims kept after their DiskConfig is deleted get kOrphanedLabel.
 inline constexpr const char* kOrphanedLabel = "discoblocks.ondat.io/orphaned";
+
+// A ReadWriteOnce DiskConfig has a claim per pod: at ~150 bytes an entry, this
+// many keep the status near 40 KiB, far from etcd's 1.5 MiB per object.
+inline constexpr std::size_t kMaxListedDisks = 256;
 
 struct DriverStatus {
   enum class State { kLoaded, kMissing, kFailed };

@@ -5,6 +5,7 @@
 // DiskConfig owns, and what the controllers map objects to.
 #include "operator/diskconfig_status.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "operator/diskconfig_controller.h"
@@ -145,6 +146,18 @@ TEST(DiskConfigStatusTest, MalformedObjectsDoNotCrashIt) {
   EXPECT_EQ(status["disks"].size(), 3U);
   EXPECT_FALSE(status["disks"][0].contains("index"));
   EXPECT_EQ(ConditionOf(status, "Ready")["status"], "False");
+}
+
+TEST(DiskConfigStatusTest, ManyDisksAreCountedButTheFirstOnesListed) {
+  const json config = Config();
+  std::vector<json> claims;
+  for (std::size_t i = 0; i < kMaxListedDisks + 10; ++i) {
+    claims.push_back(Claim(fmt::format("pod-{:04}-discoblocks-web-0", i), "Bound"));
+  }
+  const json status = DesiredStatus(Inputs(config, std::move(claims)));
+  EXPECT_EQ(status["disks"].size(), kMaxListedDisks);
+  EXPECT_EQ(status["diskSummary"], fmt::format("{0}/{0}", kMaxListedDisks + 10));
+  EXPECT_EQ(ConditionOf(status, "Ready")["reason"], "AllDisksBound");
 }
 
 TEST(DiskConfigStatusTest, TheDisksSayWhoseTheyAre) {
