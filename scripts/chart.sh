@@ -90,7 +90,7 @@ case ${1:-} in
     done
     refused "timeoutSeconds" --set webhook.timeoutSeconds=60
     refused "mode" --set tls.mode=vault
-    refused "enabled" --set leaderElection.enabled=true
+    refused "enabled" --set leaderElection.enabled=yes
     refused "provisioner" --set 'drivers.extra[0].provisioner=Not_A_Name' --set 'drivers.extra[0].configMap=x'
     refused "extra" --set 'drivers.extra[0].provisioner=a.example.com' \
       --set 'drivers.extra[0].configMap=x' --set 'drivers.extra[0].image.reference=r'
