@@ -16,6 +16,7 @@
 
 #include <gtest/gtest.h>
 
+#include "support/call_counts.h"
 #include "support/gate.h"
 #include "util/metrics.h"
 
@@ -26,30 +27,7 @@ using namespace std::chrono_literals;
 using nlohmann::json;
 using testing::Gate;
 
-// Counts reconciles per key, and lets a test wait (bounded) for a count.
-class Calls {
- public:
-  void Record(const std::string& key) {
-    {
-      const std::lock_guard lock(mutex_);
-      ++calls_[key];
-    }
-    changed_.notify_all();
-  }
-  bool WaitFor(const std::string& key, int count) {
-    std::unique_lock lock(mutex_);
-    return changed_.wait_for(lock, 60s, [&] { return calls_[key] >= count; });
-  }
-  std::map<std::string, int> calls() {
-    const std::lock_guard lock(mutex_);
-    return calls_;
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  std::map<std::string, int> calls_;
-};
+using Calls = testing::CallCounts;
 
 Controller::Options Named(const std::string& name, std::shared_ptr<const Clock> clock = nullptr) {
   Controller::Options options;
@@ -87,7 +65,7 @@ TEST(ControllerTest, KeysEnqueuedManyTimesAreReconciledOnce) {
   ASSERT_TRUE(calls.WaitFor("ns/a", 1));
   ASSERT_TRUE(calls.WaitFor("ns/b", 1));
   controller.Stop();
-  EXPECT_EQ(calls.calls(), (std::map<std::string, int>{{"ns/a", 1}, {"ns/b", 1}}));
+  EXPECT_EQ(calls.All(), (std::map<std::string, int>{{"ns/a", 1}, {"ns/b", 1}}));
 }
 
 TEST(ControllerTest, ErrorsAreRetriedWithGrowingBackoffUntilTheySucceed) {
@@ -105,7 +83,7 @@ TEST(ControllerTest, ErrorsAreRetriedWithGrowingBackoffUntilTheySucceed) {
       requeues_seen.push_back(self->queue().NumRequeues(key));
     }
     calls.Record(key);
-    if (calls.calls()[key] <= 3) return MakeError("not yet");
+    if (calls.All()[key] <= 3) return MakeError("not yet");
     return ReconcileOutcome{};
   });
   self = &controller;
@@ -118,12 +96,12 @@ TEST(ControllerTest, ErrorsAreRetriedWithGrowingBackoffUntilTheySucceed) {
     const auto backoff = std::chrono::milliseconds(5 << (call - 1));
     clock->Advance(backoff - 1ms);
     std::this_thread::sleep_for(20ms);  // a retry too early would show here
-    EXPECT_EQ(calls.calls()["k"], call) << "retried before its backoff of " << backoff.count();
+    EXPECT_EQ(calls.All()["k"], call) << "retried before its backoff of " << backoff.count();
     clock->Advance(1ms);
   }
   ASSERT_TRUE(calls.WaitFor("k", 4));
   controller.Stop();
-  EXPECT_EQ(calls.calls()["k"], 4);
+  EXPECT_EQ(calls.All()["k"], 4);
   EXPECT_EQ(requeues_seen, (std::vector<int>{0, 1, 2, 3}));
   EXPECT_EQ(controller.queue().NumRequeues("k"), 0);  // forgotten after the success
   EXPECT_EQ(
@@ -148,8 +126,8 @@ TEST(ControllerTest, AReconcilerThatThrowsIsRetriedLikeAnError) {
   Calls calls;
   Controller controller(options, [&](const std::string& key) -> Result<ReconcileOutcome> {
     calls.Record(key);
-    if (calls.calls()[key] == 1) throw std::runtime_error("boom");
-    if (calls.calls()[key] == 2) throw 42;  // NOLINT(hicpp-exception-baseclass): on purpose
+    if (calls.All()[key] == 1) throw std::runtime_error("boom");
+    if (calls.All()[key] == 2) throw 42;  // NOLINT(hicpp-exception-baseclass): on purpose
     return ReconcileOutcome{};
   });
   controller.Enqueue("k");
@@ -171,7 +149,7 @@ TEST(ControllerTest, RequeueAfterClearsTheBackoffAndComesBackAfterItsDelay) {
   Calls calls;
   Controller controller(options, [&](const std::string& key) -> Result<ReconcileOutcome> {
     calls.Record(key);
-    const int call = calls.calls()[key];
+    const int call = calls.All()[key];
     if (call == 1) return MakeError("first a failure");
     if (call == 2) return ReconcileOutcome{1h, false};
     if (call == 3) return ReconcileOutcome{std::nullopt, true};
@@ -186,7 +164,7 @@ TEST(ControllerTest, RequeueAfterClearsTheBackoffAndComesBackAfterItsDelay) {
   ASSERT_TRUE(WaitingForDelay(controller));
   clock->Advance(1h - 1ms);
   std::this_thread::sleep_for(20ms);
-  EXPECT_EQ(calls.calls()["k"], 2) << "requeued before its hour";
+  EXPECT_EQ(calls.All()["k"], 2) << "requeued before its hour";
   clock->Advance(1ms);
   ASSERT_TRUE(calls.WaitFor("k", 3));
   ASSERT_TRUE(WaitingForDelay(controller));
@@ -278,11 +256,11 @@ TEST(ControllerTest, StopWaitsForRunningReconcilesAndStartsNoNewOne) {
   controller.Stop();
   EXPECT_TRUE(returned);  // Stop returned only after the reconcile did
   opener.join();
-  EXPECT_EQ(calls.calls(), (std::map<std::string, int>{{"slow", 1}}));
+  EXPECT_EQ(calls.All(), (std::map<std::string, int>{{"slow", 1}}));
   controller.Enqueue("after stop");
   controller.Start();  // a stopped controller does not start again
   std::this_thread::sleep_for(20ms);
-  EXPECT_EQ(calls.calls().count("after stop"), 0U);
+  EXPECT_EQ(calls.All().count("after stop"), 0U);
 }
 
 TEST(ControllerTest, NoReconcileBeforeItsCachesHaveSynced) {
@@ -303,7 +281,7 @@ TEST(ControllerTest, NoReconcileBeforeItsCachesHaveSynced) {
   controller.Start();
   std::this_thread::sleep_for(300ms);
   controller.Stop();  // and Stop is not held up by it
-  EXPECT_TRUE(calls.calls().empty());
+  EXPECT_TRUE(calls.All().empty());
 }
 
 TEST(ControllerTest, HandlersEnqueueObjectKeysAndMappedKeysBeforeAndAfter) {

@@ -18,6 +18,7 @@
 #include "admission/pod_webhook.h"
 #include "admission/webhook.h"
 #include "operator/cache_indexes.h"
+#include "support/call_counts.h"
 #include "support/fake_http_server.h"
 #include "support/gate.h"
 
@@ -29,30 +30,7 @@ using nlohmann::json;
 using testing::FakeHttpServer;
 using testing::Gate;
 
-// Counts reconciles per key; a test waits (bounded) for a count.
-class Calls {
- public:
-  void Record(const std::string& key) {
-    {
-      const std::lock_guard lock(mutex_);
-      ++calls_[key];
-    }
-    changed_.notify_all();
-  }
-  bool WaitFor(const std::string& key, int count) {
-    std::unique_lock lock(mutex_);
-    return changed_.wait_for(lock, 30s, [&] { return calls_[key] >= count; });
-  }
-  int Count(const std::string& key) {
-    const std::lock_guard lock(mutex_);
-    return calls_[key];
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  std::map<std::string, int> calls_;
-};
+using Calls = testing::CallCounts;
 
 // Leads when told to; Stop loses the lease as the real elector does.
 class FakeElector final : public Elector {
@@ -160,8 +138,8 @@ TEST(ManagerTest, ControllersRunOnlyWhileLeading) {
   fixture.elector->Win();
   EXPECT_TRUE(fixture.manager->Leading());
   // The new term looks at every cached object, though no change came.
-  EXPECT_TRUE(fixture.calls.WaitFor("a", 1));
-  EXPECT_TRUE(fixture.calls.WaitFor("b", 1));
+  EXPECT_TRUE(fixture.calls.WaitFor("a", 1, 30s));
+  EXPECT_TRUE(fixture.calls.WaitFor("b", 1, 30s));
   EXPECT_EQ(fixture.terms, 1);
   fixture.manager->Stop();
 }
@@ -190,7 +168,7 @@ TEST(ManagerTest, LosingTheLeaseReturnsOnlyAfterTheRunningReconcileAndANewTermSt
   // Won again: a new controller (a stopped one does not restart).
   fixture.hold_key.clear();
   fixture.elector->Win();
-  EXPECT_TRUE(fixture.calls.WaitFor("a", a_before + 1));
+  EXPECT_TRUE(fixture.calls.WaitFor("a", a_before + 1, 30s));
   EXPECT_EQ(fixture.terms, 2);
   fixture.manager->Stop();
   EXPECT_FALSE(fixture.manager->Leading());
@@ -200,8 +178,8 @@ TEST(ManagerTest, WithoutLeaderElectionControllersRunFromStartToStop) {
   Fixture fixture(/*elect=*/false);
   ASSERT_TRUE(fixture.manager->Start().ok());
   EXPECT_TRUE(fixture.manager->Leading());
-  EXPECT_TRUE(fixture.calls.WaitFor("a", 1));
-  EXPECT_TRUE(fixture.calls.WaitFor("b", 1));
+  EXPECT_TRUE(fixture.calls.WaitFor("a", 1, 30s));
+  EXPECT_TRUE(fixture.calls.WaitFor("b", 1, 30s));
   fixture.manager->Stop();
   EXPECT_FALSE(fixture.manager->Leading());
   EXPECT_FALSE(fixture.manager->Start().ok()) << "a stopped manager does not start again";
