@@ -1,0 +1,146 @@
+// Pods get their disks on the local cluster, in each availability mode, with
+// kubectl where a user would use it.
+#include <set>
+
+#include <fmt/format.h>
+
+#include <gtest/gtest.h>
+
+#include "e2e/pods_e2e.h"
+
+namespace discoblocks::e2e {
+namespace {
+
+using std::chrono::seconds;
+
+class PodDisks : public ::testing::Test, protected PodsE2e {
+ protected:
+  // Waits until `pods` pods labelled app=web run and `claims` PVCs of `config`
+  // are Bound; then pods_ and claims_ hold them.
+  bool WaitForPodsAndClaims(const std::string& ns, const std::string& config, std::size_t pods,
+                            std::size_t claims) {
+    return WaitFor(
+        fmt::format("{} pods Running, {} PVCs of {} Bound", pods, claims, config), seconds(180),
+        [&] {
+          pods_ = Items("pods", ns, "app=web");
+          claims_ = Items("pvc", ns, "discoblocks=" + config);
+          return pods_.size() == pods && AllRunning(pods_) && claims_.size() == claims &&
+                 AllBound(claims_);
+        },
+        [&] { return Describe(ns); });
+  }
+
+  std::set<std::string> ClaimNames() const {
+    std::set<std::string> names;
+    for (const json& claim : claims_) names.insert(claim["metadata"]["name"].get<std::string>());
+    return names;
+  }
+
+  json pods_;
+  json claims_;
+};
+
+TEST_F(PodDisks, ReadWriteOnceDeploymentGetsAnEphemeralDiskPerPod) {
+  const std::string ns = NewNamespace("rwo");
+  const auto config = Cluster().Apply(DiskConfig(ns, "data", json::object()));
+  ASSERT_EQ(config.exit_code, 0) << config.err;
+  const auto deployment = Cluster().Apply(Deployment(ns, "web", 2, {{"app", "web"}}));
+  ASSERT_EQ(deployment.exit_code, 0) << deployment.err;
+
+  ASSERT_TRUE(WaitForPodsAndClaims(ns, "data", 2, 2));
+  for (const json& pod : pods_) {
+    const std::string name = pod["metadata"]["name"];
+    const json* volume = DiskVolume(pod, "data");
+    ASSERT_NE(volume, nullptr) << pod["spec"].dump(2);
+    EXPECT_TRUE(volume->contains("ephemeral")) << volume->dump(2);
+    EXPECT_TRUE(MountedInEveryContainer(pod, "data", "/data/data")) << pod["spec"].dump(2);
+    // Kubernetes' name for the claim of an ephemeral volume; the pod owns it.
+    const std::string claim = name + "-discoblocks-data-0";
+    EXPECT_TRUE(ClaimNames().contains(claim)) << claim << " not among the PVCs: " << claims_;
+    for (const json& pvc : claims_) {
+      if (pvc["metadata"]["name"] == claim) {
+        EXPECT_EQ(pvc["metadata"]["ownerReferences"][0]["uid"], pod["metadata"]["uid"]);
+      }
+    }
+  }
+}
+
+TEST_F(PodDisks, ScalingAReadWriteOnceDeploymentDownDeletesTheDisksOfThePodsThatGo) {
+  const std::string ns = NewNamespace("scale");
+  ASSERT_EQ(Cluster().Apply(DiskConfig(ns, "data", json::object())).exit_code, 0);
+  ASSERT_EQ(Cluster().Apply(Deployment(ns, "web", 5, {{"app", "web"}})).exit_code, 0);
+  ASSERT_TRUE(WaitForPodsAndClaims(ns, "data", 5, 5));
+
+  const auto scaled = Cluster().Kubectl({"scale", "deployment", "web", "-n", ns, "--replicas=1"});
+  ASSERT_EQ(scaled.exit_code, 0) << scaled.err;
+  // The garbage collector deletes each claim with its pod; the one left is the
+  // remaining pod's.
+  ASSERT_TRUE(WaitForPodsAndClaims(ns, "data", 1, 1));
+  EXPECT_EQ(*ClaimNames().begin(),
+            pods_[0]["metadata"]["name"].get<std::string>() + "-discoblocks-data-0");
+  EXPECT_EQ(Items("pvc", ns).size(), 1u) << Describe(ns);
+}
+
+TEST_F(PodDisks, ReadWriteSameDeploymentSharesOneDisk) {
+  const std::string ns = NewNamespace("same");
+  ASSERT_EQ(
+      Cluster().Apply(DiskConfig(ns, "shared", {{"availabilityMode", "ReadWriteSame"}})).exit_code,
+      0);
+  ASSERT_EQ(Cluster().Apply(Deployment(ns, "web", 3, {{"app", "web"}})).exit_code, 0);
+
+  ASSERT_TRUE(WaitForPodsAndClaims(ns, "shared", 3, 1));
+  EXPECT_EQ(ClaimNames(), std::set<std::string>{"discoblocks-shared-0"});
+  for (const json& pod : pods_) {
+    const json* volume = DiskVolume(pod, "shared");
+    ASSERT_NE(volume, nullptr) << pod["spec"].dump(2);
+    EXPECT_EQ((*volume)["persistentVolumeClaim"]["claimName"], "discoblocks-shared-0");
+    EXPECT_TRUE(MountedInEveryContainer(pod, "shared", "/data/shared")) << pod["spec"].dump(2);
+  }
+}
+
+TEST_F(PodDisks, ReadWriteDaemonDaemonSetGetsADiskPerNode) {
+  const std::string ns = NewNamespace("daemon");
+  ASSERT_EQ(
+      Cluster().Apply(DiskConfig(ns, "cache", {{"availabilityMode", "ReadWriteDaemon"}})).exit_code,
+      0);
+  ASSERT_EQ(Cluster().Apply(DaemonSet(ns, "web", {{"app", "web"}})).exit_code, 0);
+
+  const auto nodes = static_cast<std::size_t>(LocalCluster::kNodes);
+  ASSERT_TRUE(WaitForPodsAndClaims(ns, "cache", nodes, nodes));
+  std::set<std::string> expected;
+  for (const json& pod : pods_) {
+    const std::string node = pod["spec"]["nodeName"];
+    const std::string claim = "discoblocks-cache-" + node + "-0";
+    expected.insert(claim);
+    const json* volume = DiskVolume(pod, "cache");
+    ASSERT_NE(volume, nullptr) << pod["spec"].dump(2);
+    EXPECT_EQ((*volume)["persistentVolumeClaim"]["claimName"], claim);
+    EXPECT_TRUE(MountedInEveryContainer(pod, "cache", "/data/cache")) << pod["spec"].dump(2);
+  }
+  EXPECT_EQ(expected.size(), nodes) << "one pod per node";
+  EXPECT_EQ(ClaimNames(), expected);
+}
+
+TEST_F(PodDisks, ServerSideDryRunCreatesNoPvc) {
+  const std::string ns = NewNamespace("dry");
+  ASSERT_EQ(
+      Cluster().Apply(DiskConfig(ns, "dry", {{"availabilityMode", "ReadWriteSame"}})).exit_code, 0);
+  const json pod = Pod(ns, "web", {{"app", "web"}});
+
+  const auto dry = Cluster().Apply(pod, {"--dry-run=server", "-o", "json"});
+  ASSERT_EQ(dry.exit_code, 0) << dry.err;
+  // The webhook answered (the pod would get its disk) and created nothing.
+  const json answered = json::parse(dry.out);
+  const json* volume = DiskVolume(answered, "dry");
+  ASSERT_NE(volume, nullptr) << dry.out;
+  EXPECT_EQ((*volume)["persistentVolumeClaim"]["claimName"], "discoblocks-dry-0");
+  EXPECT_TRUE(Items("pvc", ns).empty()) << Describe(ns);
+  EXPECT_TRUE(Items("pods", ns).empty()) << Describe(ns);
+
+  // The same pod for real makes the PVC: the dry run's absence was its own.
+  ASSERT_EQ(Cluster().Apply(pod).exit_code, 0);
+  EXPECT_EQ(Items("pvc", ns).size(), 1u) << Describe(ns);
+}
+
+}  // namespace
+}  // namespace discoblocks::e2e
