@@ -1,0 +1,88 @@
+// Pods the webhook denies, and pods it leaves as they are, on the local
+// cluster: what kubectl prints, and that nothing was made.
+#include <gtest/gtest.h>
+
+#include "e2e/pods_e2e.h"
+
+namespace discoblocks::e2e {
+namespace {
+
+constexpr std::string_view kAllowed =
+    R"(discoblocks_admission_requests_total{endpoint="/mutate--v1-pod",operation="CREATE",result="allowed"})";
+
+class PodDenials : public ::testing::Test, protected PodsE2e {
+ protected:
+  static double AllowedUnchanged() {
+    return MetricValue(Serving().Health("/metrics"), std::string(kAllowed));
+  }
+  // The pod as stored: created, with no disk of any DiskConfig.
+  static void ExpectStoredWithoutDisks(const std::string& ns, const std::string& name) {
+    const json pod = Cluster().KubectlJson({"get", "pod", name, "-n", ns});
+    for (const json& volume : pod["spec"].value("volumes", json::array())) {
+      EXPECT_FALSE(volume.value("name", "").starts_with("discoblocks-")) << volume;
+    }
+    for (const json& container : pod["spec"]["containers"]) {
+      for (const json& mount : container.value("volumeMounts", json::array())) {
+        EXPECT_FALSE(mount.value("name", "").starts_with("discoblocks-")) << mount;
+      }
+    }
+    EXPECT_FALSE(pod["spec"].contains("affinity")) << pod["spec"].dump(2);
+    EXPECT_TRUE(Items("pvc", ns).empty()) << Describe(ns);
+  }
+};
+
+TEST_F(PodDenials, APodNotOfADaemonSetUnderReadWriteDaemonIsDenied) {
+  const std::string ns = NewNamespace("deny-daemon");
+  ASSERT_EQ(
+      Cluster().Apply(DiskConfig(ns, "cache", {{"availabilityMode", "ReadWriteDaemon"}})).exit_code,
+      0);
+  const auto applied = Cluster().Apply(Pod(ns, "web", {{"app", "web"}}));
+  EXPECT_NE(applied.exit_code, 0);
+  EXPECT_NE(applied.err.find("admission webhook \"mpod.discoblocks.ondat.io\" denied the request: "
+                             "DiskConfig \"cache\": availabilityMode ReadWriteDaemon gives disks "
+                             "to DaemonSet pods only"),
+            std::string::npos)
+      << applied.err;
+  EXPECT_TRUE(Items("pods", ns).empty());
+  EXPECT_TRUE(Items("pvc", ns).empty());
+}
+
+TEST_F(PodDenials, TwoDiskConfigsWithOneMountPathAreDeniedNamingBoth) {
+  const std::string ns = NewNamespace("deny-path");
+  for (const char* name : {"cache", "data"}) {
+    const auto created = Cluster().Apply(DiskConfig(ns, name, {{"mountPointPattern", "/data"}}));
+    ASSERT_EQ(created.exit_code, 0) << created.err;
+  }
+  const auto applied = Cluster().Apply(Pod(ns, "web", {{"app", "web"}}));
+  EXPECT_NE(applied.exit_code, 0);
+  EXPECT_NE(applied.err.find("DiskConfigs \"cache\" and \"data\" both mount a disk at /data"),
+            std::string::npos)
+      << applied.err;
+  EXPECT_TRUE(Items("pods", ns).empty());
+  EXPECT_TRUE(Items("pvc", ns).empty());
+}
+
+TEST_F(PodDenials, APodMatchingNothingIsLeftAsItIs) {
+  const std::string ns = NewNamespace("nomatch");
+  ASSERT_EQ(Cluster().Apply(DiskConfig(ns, "data", json::object())).exit_code, 0);
+  const double before = AllowedUnchanged();
+  const auto applied = Cluster().Apply(Pod(ns, "other", {{"app", "other"}}));
+  ASSERT_EQ(applied.exit_code, 0) << applied.err;
+  // The webhook saw it and allowed it without a patch.
+  EXPECT_GE(AllowedUnchanged(), before + 1);
+  ExpectStoredWithoutDisks(ns, "other");
+}
+
+TEST_F(PodDenials, APodInAnOptedOutNamespaceIsLeftAsItIs) {
+  const std::string ns = NewNamespace("optout", {{"discoblocks.ondat.io/pod-webhook", "disabled"}});
+  ASSERT_EQ(Cluster().Apply(DiskConfig(ns, "data", json::object())).exit_code, 0);
+  const double before = AllowedUnchanged();
+  const auto applied = Cluster().Apply(Pod(ns, "web", {{"app", "web"}}));
+  ASSERT_EQ(applied.exit_code, 0) << applied.err;
+  // The DiskConfig matches, but the API server never asked the webhook.
+  EXPECT_EQ(AllowedUnchanged(), before);
+  ExpectStoredWithoutDisks(ns, "web");
+}
+
+}  // namespace
+}  // namespace discoblocks::e2e
