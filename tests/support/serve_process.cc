@@ -51,9 +51,7 @@ ServeProcess::ServeProcess(ServeOptions options)
   }
   // Ready: every cache synced, so the pod webhook never decides from a partial view.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(1);
-  while (RunProgram("curl", {"-sf", "-o", "/dev/null",
-                             fmt::format("http://127.0.0.1:{}/readyz", health_port_)})
-             .exit_code != 0) {
+  while (!Ready()) {
     int status = 0;
     if (waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
@@ -81,6 +79,12 @@ std::string ServeProcess::Health(const std::string& path) const {
   const auto result =
       RunProgram("curl", {"-sS", fmt::format("http://127.0.0.1:{}{}", health_port_, path)});
   return result.exit_code == 0 ? result.out : "";
+}
+
+bool ServeProcess::Ready() const {
+  return RunProgram("curl", {"-sf", "-o", "/dev/null",
+                             fmt::format("http://127.0.0.1:{}/readyz", health_port_)})
+             .exit_code == 0;
 }
 
 bool ServeProcess::IsLeader() const {

@@ -34,6 +34,8 @@ class ServeProcess {
   [[nodiscard]] std::string Log() const;
   // GET http://127.0.0.1:<health port><path>; the body, empty when it fails.
   [[nodiscard]] std::string Health(const std::string& path) const;
+  // Whether /readyz answers 200 (every cache synced, not shutting down).
+  [[nodiscard]] bool Ready() const;
   // Whether its metrics say it holds the leader Lease.
   [[nodiscard]] bool IsLeader() const;
 
