@@ -171,7 +171,9 @@ TEST(OperatorLiveTest, FinalizersAndStatusComeAndGo) {
   std::this_thread::sleep_for(seconds(3));
   EXPECT_EQ(Read(r::kDiskConfigs, ns.name(), "web")["metadata"]["resourceVersion"], version);
 
-  // A new generation is observed.
+  // A new generation is observed; no condition flips, so no
+  // lastTransitionTime moves.
+  const json ready_since = (*ConditionOf(config, "Ready"))["lastTransitionTime"];
   auto patched =
       Admin()->MergePatch(r::kDiskConfigs, ns.name(), "web", {{"spec", {{"capacity", "2Gi"}}}});
   ASSERT_TRUE(patched.ok()) << patched.error().message;
@@ -182,6 +184,10 @@ TEST(OperatorLiveTest, FinalizersAndStatusComeAndGo) {
     const json* observed = FindMember(now, {"status", "observedGeneration"});
     return observed != nullptr && *observed == generation;
   }));
+  config = Read(r::kDiskConfigs, ns.name(), "web");
+  ASSERT_NE(ConditionOf(config, "Ready"), nullptr);
+  EXPECT_EQ((*ConditionOf(config, "Ready"))["observedGeneration"], generation);
+  EXPECT_EQ((*ConditionOf(config, "Ready"))["lastTransitionTime"], ready_since);
 
   // Deleted: its finalizer goes (no shared claims), then the StorageClass's.
   ASSERT_TRUE(Admin()->Delete(r::kDiskConfigs, ns.name(), "web").ok());
