@@ -62,6 +62,31 @@ TEST_F(PodDenials, TwoDiskConfigsWithOneMountPathAreDeniedNamingBoth) {
   EXPECT_TRUE(Items("pvc", ns).empty());
 }
 
+TEST_F(PodDenials, APodWhoseDriverFailsIsDeniedWithTheReason) {
+  const std::string ns = NewNamespace("deny-driver");
+  const auto storage_class = Cluster().Kubectl(
+      {"apply", "-f",
+       (testing::FixturesDir() / "storageclasses" / "gke-pd-balanced.yaml").string()});
+  ASSERT_EQ(storage_class.exit_code, 0) << storage_class.err;
+  const auto config = Cluster().Apply(DiskConfig(ns, "gke", {{"storageClassName", "pd-balanced"}}));
+  ASSERT_EQ(config.exit_code, 0) << config.err;
+  // A module that loads (it exports the whole contract) and answers nothing
+  // useful: every call prints nothing and exits 0.
+  const std::string gke = "pd.csi.storage.gke.io";
+  ReplaceDriver(gke, testing::HostileDir() / "scripted.wasm");
+  const auto applied = Cluster().Apply(Pod(ns, "web", {{"app", "web"}}));
+  ReplaceDriver(gke, testing::DriversDir() / gke / "main.wasm");
+
+  EXPECT_NE(applied.exit_code, 0);
+  EXPECT_NE(applied.err.find("denied the request: DiskConfig \"gke\": the disk cannot be "
+                             "provisioned: driver pd.csi.storage.gke.io: GetPVCStub: printed "
+                             "nothing; expected a PersistentVolumeClaim as a JSON object"),
+            std::string::npos)
+      << applied.err;
+  EXPECT_TRUE(Items("pods", ns).empty());
+  EXPECT_TRUE(Items("pvc", ns).empty());
+}
+
 TEST_F(PodDenials, APodMatchingNothingIsLeftAsItIs) {
   const std::string ns = NewNamespace("nomatch");
   ASSERT_EQ(Cluster().Apply(DiskConfig(ns, "data", json::object())).exit_code, 0);

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "support/pki.h"
+#include "util/sha256.h"
 
 namespace discoblocks::e2e {
 namespace {
@@ -90,6 +91,12 @@ class PodsEnvironment : public ::testing::Environment {
     testing::WriteTextFile(shared->dir.path() / "tls.crt", serving.certificate_pem);
     testing::WriteTextFile(shared->dir.path() / "tls.key", serving.private_key_pem);
     shared->ca_bundle = testing::Base64(serving.certificate_pem);
+    // A copy of the bundled drivers, which the broken-driver test changes.
+    for (const char* provisioner :
+         {"ebs.csi.aws.com", "csi.storageos.com", "pd.csi.storage.gke.io"}) {
+      shared->dir.CopyDriver(std::string("drivers/") + provisioner,
+                             testing::DriversDir() / provisioner / "main.wasm");
+    }
     for (const char* file : {"ebs-gp3.yaml", "storageos.yaml", "storageos-wffc.yaml"}) {
       Check(cluster.Kubectl(
                 {"apply", "-f", (testing::FixturesDir() / "storageclasses" / file).string()}),
@@ -118,12 +125,19 @@ ServeProcess& PodsE2e::StartReplica() {
   const auto index = shared->replicas.size();
   testing::ServeOptions options;
   options.kubeconfig = Cluster().kubeconfig();
-  options.drivers_dir = testing::DriversDir();
+  options.drivers_dir = shared->dir.path() / "drivers";
   options.tls_cert_file = shared->dir.path() / "tls.crt";
   options.tls_key_file = shared->dir.path() / "tls.key";
   options.log_file = shared->dir.path() / fmt::format("serve-{}.log", index);
-  options.extra_flags = {"--leader-elect", "--leader-election-namespace", "default",
-                         "--leader-election-id", "discoblocks-e2e"};
+  options.extra_flags = {"--leader-elect",
+                         "--leader-election-namespace",
+                         "default",
+                         "--leader-election-id",
+                         "discoblocks-e2e",
+                         "--driver-settle-time",
+                         "100ms",
+                         "--driver-rescan-interval",
+                         "500ms"};
   shared->replicas.push_back(std::make_unique<ServeProcess>(std::move(options)));
   return *shared->replicas.back();
 }
@@ -136,6 +150,19 @@ void PodsE2e::ServeWebhooksFrom(ServeProcess& replica) {
   Check(Cluster().Apply(WebhookConfigurations(replica.port(), shared->ca_bundle)),
         "registering the webhooks");
   shared->serving = &replica;
+}
+
+void PodsE2e::ReplaceDriver(const std::string& provisioner, const std::filesystem::path& module) {
+  const auto folder = shared->dir.path() / "drivers" / provisioner;
+  const std::string bytes = testing::ReadBytes(module);
+  // A rename, so that serve never reads half a file.
+  testing::WriteTextFile(folder / "main.wasm.new", bytes);
+  std::filesystem::rename(folder / "main.wasm.new", folder / "main.wasm");
+  const std::string sha256 = Sha256Hex(bytes);
+  WaitFor(
+      provisioner + " replaced", std::chrono::seconds(60),
+      [&] { return Serving().Health("/drivers").find(sha256) != std::string::npos; },
+      [&] { return Serving().Health("/drivers"); });
 }
 
 ServeProcess* PodsE2e::WaitForLeader(std::chrono::seconds timeout) {

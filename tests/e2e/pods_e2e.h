@@ -8,6 +8,7 @@
 #pragma once
 
 #include <chrono>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -37,6 +38,10 @@ class PodsE2e {
   // Points both webhook configurations at `replica` (what a Service's
   // endpoints would do when a replica goes).
   static void ServeWebhooksFrom(ServeProcess& replica);
+  // Replaces the driver of `provisioner` in serve's drivers directory (a copy
+  // of the bundled ones) with `module`, and waits until the serving replica
+  // runs it.
+  static void ReplaceDriver(const std::string& provisioner, const std::filesystem::path& module);
   // The replica holding the Lease, waiting up to `timeout` for one to.
   static ServeProcess* WaitForLeader(std::chrono::seconds timeout);
 
