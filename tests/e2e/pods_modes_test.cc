@@ -119,6 +119,20 @@ TEST_F(PodDisks, ReadWriteDaemonDaemonSetGetsADiskPerNode) {
   }
   EXPECT_EQ(expected.size(), nodes) << "one pod per node";
   EXPECT_EQ(ClaimNames(), expected);
+  // Each node's disk is made in the node's zone: its claim names a copy of the
+  // StorageClass restricted to the topology the driver gives for the node.
+  for (const json& pvc : claims_) {
+    const std::string node = pvc["metadata"]["labels"].value("discoblocks-node", "");
+    const std::string zone =
+        Cluster().KubectlJson({"get", "node", node})["metadata"]["labels"].value(
+            "topology.kubernetes.io/zone", "");
+    const std::string class_name = pvc["spec"]["storageClassName"];
+    EXPECT_TRUE(class_name.starts_with("ebs-gp3-")) << class_name;
+    const json copy = Cluster().KubectlJson({"get", "storageclass", class_name});
+    EXPECT_NE(copy.value("allowedTopologies", json::array()).dump().find("\"" + zone + "\""),
+              std::string::npos)
+        << node << " in " << zone << ": " << copy.dump(2);
+  }
 }
 
 TEST_F(PodDisks, ServerSideDryRunCreatesNoPvc) {
