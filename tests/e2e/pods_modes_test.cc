@@ -98,6 +98,41 @@ TEST_F(PodDisks, ReadWriteSameDeploymentSharesOneDisk) {
   }
 }
 
+// Deleting a DiskConfig never deletes data silently: its shared disk stays,
+// labelled, and a Warning Event on it says how to delete the disk.
+TEST_F(PodDisks, DeletingAReadWriteSameDiskConfigKeepsItsDiskAndSaysSo) {
+  const std::string ns = NewNamespace("keep");
+  ASSERT_EQ(
+      Cluster().Apply(DiskConfig(ns, "shared", {{"availabilityMode", "ReadWriteSame"}})).exit_code,
+      0);
+  ASSERT_EQ(Cluster().Apply(Deployment(ns, "web", 2, {{"app", "web"}})).exit_code, 0);
+  ASSERT_TRUE(WaitForPodsAndClaims(ns, "shared", 2, 1));
+
+  // kubectl waits until the finalizer is gone, and the DiskConfig with it.
+  const auto deleted =
+      Cluster().Kubectl({"delete", "diskconfig", "shared", "-n", ns, "--timeout=60s"});
+  ASSERT_EQ(deleted.exit_code, 0) << deleted.err << Describe(ns);
+  const json claims = Items("pvc", ns, "discoblocks=shared");
+  ASSERT_EQ(claims.size(), 1u) << Describe(ns);
+  EXPECT_EQ(claims[0]["metadata"]["labels"].value("discoblocks.ondat.io/orphaned", ""), "true");
+  EXPECT_EQ(claims[0]["status"].value("phase", ""), "Bound");
+  std::string message;
+  EXPECT_TRUE(WaitFor(
+      "a DisksKept Event", seconds(30),
+      [&] {
+        const json events = Cluster().KubectlJson(
+            {"get", "events", "-n", ns, "--field-selector", "reason=DisksKept"});
+        if (events["items"].empty()) return false;
+        message = events["items"][0].value("message", "");
+        return true;
+      },
+      [&] { return Describe(ns); }));
+  EXPECT_NE(message.find("discoblocks-shared-0"), std::string::npos) << message;
+  EXPECT_NE(message.find("kubectl delete pvc -n " + ns + " -l discoblocks=shared"),
+            std::string::npos)
+      << message;
+}
+
 TEST_F(PodDisks, ReadWriteDaemonDaemonSetGetsADiskPerNode) {
   const std::string ns = NewNamespace("daemon");
   ASSERT_EQ(
