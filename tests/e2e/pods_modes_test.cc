@@ -98,6 +98,33 @@ TEST_F(PodDisks, ReadWriteSameDeploymentSharesOneDisk) {
   }
 }
 
+// The fixture: ReadWriteMany on a driver without topology, so the pods may run
+// on every node and still share the one disk.
+TEST_F(PodDisks, FixtureNginxSharedGivesOneReadWriteManyDiskToPodsOnAnyNode) {
+  const std::string ns = NewNamespace("fixture-shared");
+  json config = testing::Fixture("diskconfigs/nginx-shared.yaml");
+  config["metadata"]["namespace"] = ns;
+  ASSERT_EQ(Cluster().Apply(config).exit_code, 0);
+  json deployment = Deployment(ns, "nginx", 3, {{"app", "nginx"}});
+  ASSERT_EQ(Cluster().Apply(deployment).exit_code, 0);
+
+  ASSERT_TRUE(WaitFor(
+      "3 pods Running sharing one Bound PVC", seconds(180),
+      [&] {
+        pods_ = Items("pods", ns, "app=nginx");
+        claims_ = Items("pvc", ns);
+        return pods_.size() == 3 && AllRunning(pods_) && claims_.size() == 1 && AllBound(claims_);
+      },
+      [&] { return Describe(ns); }));
+  EXPECT_EQ(ClaimNames(), std::set<std::string>{"discoblocks-nginx-shared-0"});
+  EXPECT_EQ(claims_[0]["spec"]["accessModes"], json::array({"ReadWriteMany"}));
+  EXPECT_EQ(claims_[0]["spec"]["storageClassName"], "storageos");
+  for (const json& pod : pods_) {
+    EXPECT_TRUE(MountedInEveryContainer(pod, "nginx-shared", "/var/cache/nginx-0"))
+        << pod["spec"].dump(2);
+  }
+}
+
 // Deleting a DiskConfig never deletes data silently: its shared disk stays,
 // labelled, and a Warning Event on it says how to delete the disk.
 TEST_F(PodDisks, DeletingAReadWriteSameDiskConfigKeepsItsDiskAndSaysSo) {
