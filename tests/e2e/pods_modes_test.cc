@@ -98,6 +98,49 @@ TEST_F(PodDisks, ReadWriteSameDeploymentSharesOneDisk) {
   }
 }
 
+// A family's later disks are the autoscaler's; made here by hand, as it would
+// make them. A pod that joins then gets every disk of the family.
+TEST_F(PodDisks, APodJoiningAReadWriteSameFamilyGetsEveryDiskOfIt) {
+  const std::string ns = NewNamespace("family");
+  ASSERT_EQ(
+      Cluster().Apply(DiskConfig(ns, "shared", {{"availabilityMode", "ReadWriteSame"}})).exit_code,
+      0);
+  ASSERT_EQ(Cluster().Apply(Deployment(ns, "web", 1, {{"app", "web"}})).exit_code, 0);
+  ASSERT_TRUE(WaitForPodsAndClaims(ns, "shared", 1, 1));
+  const std::string first = pods_[0]["metadata"]["name"];
+  json second_disk = claims_[0];
+  for (const char* field : {"uid", "resourceVersion", "creationTimestamp", "finalizers",
+                            "managedFields", "annotations"}) {
+    second_disk["metadata"].erase(field);
+  }
+  second_disk["metadata"]["name"] = "discoblocks-shared-1";
+  second_disk["metadata"]["labels"]["discoblocks-index"] = "1";
+  second_disk["metadata"]["annotations"] = {{"discoblocks.ondat.io/diskconfig", "shared"}};
+  second_disk["spec"].erase("volumeName");
+  second_disk.erase("status");
+  const auto created = Cluster().Apply(second_disk);
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+
+  const auto scaled = Cluster().Kubectl({"scale", "deployment", "web", "-n", ns, "--replicas=2"});
+  ASSERT_EQ(scaled.exit_code, 0) << scaled.err;
+  ASSERT_TRUE(WaitForPodsAndClaims(ns, "shared", 2, 2));
+  for (const json& pod : pods_) {
+    if (pod["metadata"]["name"] == first) continue;  // admitted before disk 1 existed
+    bool has_second = false;
+    for (const json& volume : pod["spec"]["volumes"]) {
+      has_second = has_second ||
+                   volume.value("persistentVolumeClaim", json::object()).value("claimName", "") ==
+                       "discoblocks-shared-1";
+    }
+    EXPECT_TRUE(has_second) << pod["spec"].dump(2);
+    EXPECT_TRUE(MountedInEveryContainer(pod, "shared", "/data/shared")) << pod["spec"].dump(2);
+    for (const json& container : pod["spec"]["containers"]) {
+      EXPECT_NE(container["volumeMounts"].dump().find("\"/data/shared-1\""), std::string::npos)
+          << container.dump(2);
+    }
+  }
+}
+
 // The fixture: ReadWriteMany on a driver without topology, so the pods may run
 // on every node and still share the one disk.
 TEST_F(PodDisks, FixtureNginxSharedGivesOneReadWriteManyDiskToPodsOnAnyNode) {
