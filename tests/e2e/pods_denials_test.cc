@@ -1,5 +1,7 @@
 // Pods the webhook denies, and pods it leaves as they are, on the local
 // cluster: what kubectl prints, and that nothing was made.
+#include <set>
+
 #include <gtest/gtest.h>
 
 #include "e2e/pods_e2e.h"
@@ -45,6 +47,55 @@ TEST_F(PodDenials, APodNotOfADaemonSetUnderReadWriteDaemonIsDenied) {
       << applied.err;
   EXPECT_TRUE(Items("pods", ns).empty());
   EXPECT_TRUE(Items("pvc", ns).empty());
+}
+
+// Regression: the DaemonSet's pods on nodes outside the DiskConfig's
+// nodeSelector used to be admitted with an affinity no node met (Pending for
+// ever) and PVCs made for their nodes that never bound. Now they are denied,
+// and the pods in the zone get their disks.
+TEST_F(PodDenials, DaemonSetPodsOnNodesTheNodeSelectorExcludesAreDenied) {
+  const std::string ns = NewNamespace("deny-zone");
+  const json zone_a = {{"matchLabels", {{"topology.kubernetes.io/zone", "eu-west-1a"}}}};
+  ASSERT_EQ(
+      Cluster()
+          .Apply(DiskConfig(ns, "zoned",
+                            {{"availabilityMode", "ReadWriteDaemon"}, {"nodeSelector", zone_a}}))
+          .exit_code,
+      0);
+  ASSERT_EQ(Cluster().Apply(DaemonSet(ns, "web", {{"app", "web"}})).exit_code, 0);
+
+  std::set<std::string> in_zone;
+  const json nodes =
+      Cluster().KubectlJson({"get", "nodes", "-l", "topology.kubernetes.io/zone=eu-west-1a"});
+  for (const json& node : nodes["items"]) {
+    in_zone.insert(node["metadata"]["name"].get<std::string>());
+  }
+  ASSERT_FALSE(in_zone.empty());
+  ASSERT_LT(in_zone.size(), static_cast<std::size_t>(LocalCluster::kNodes));
+  json pods;
+  json claims;
+  std::string denial;
+  ASSERT_TRUE(WaitFor(
+      "the zone's pods Running with their disks, the others denied", std::chrono::seconds(120),
+      [&] {
+        pods = Items("pods", ns, "app=web");
+        claims = Items("pvc", ns);
+        for (const json& event : Items("events", ns)) {
+          if (event.value("reason", "") == "FailedCreate") denial = event.value("message", "");
+        }
+        return pods.size() == in_zone.size() && AllRunning(pods) &&
+               claims.size() == in_zone.size() && AllBound(claims) && !denial.empty();
+      },
+      [&] { return Describe(ns); }));
+  for (const json& pod : pods) {
+    EXPECT_TRUE(in_zone.contains(pod["spec"]["nodeName"].get<std::string>())) << pod.dump(2);
+  }
+  EXPECT_NE(denial.find("denied the request: DiskConfig \"zoned\": node \"sim-node-"),
+            std::string::npos)
+      << denial;
+  EXPECT_NE(denial.find("does not match its nodeSelector, and this pod can run only there"),
+            std::string::npos)
+      << denial;
 }
 
 TEST_F(PodDenials, TwoDiskConfigsWithOneMountPathAreDeniedNamingBoth) {
