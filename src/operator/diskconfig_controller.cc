@@ -17,11 +17,6 @@ namespace {
 
 using nlohmann::json;
 
-std::string StringAt(const json& object, std::initializer_list<std::string_view> keys) {
-  const json* found = FindMember(object, keys);
-  return found != nullptr && found->is_string() ? found->get<std::string>() : std::string();
-}
-
 // Everything a reconcile reads and writes.
 struct Context {
   std::shared_ptr<const kube::Client> client;

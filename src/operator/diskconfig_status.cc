@@ -14,11 +14,6 @@ namespace {
 
 using nlohmann::json;
 
-std::string StringAt(const json& object, std::initializer_list<std::string_view> keys) {
-  const json* found = FindMember(object, keys);
-  return found != nullptr && found->is_string() ? found->get<std::string>() : std::string();
-}
-
 struct Condition {
   const char* type;
   bool status;
