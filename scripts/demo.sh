@@ -2,8 +2,9 @@
 # The main job: build what is missing, start the local cluster, install the
 # DiskConfig CRD and a webhook configuration pointing at a local
 # `discoblocks serve` with the bundled drivers, apply the fixture StorageClasses
-# and DiskConfigs, and show what was accepted and what was refused, with which
-# message. Everything it started is stopped when it exits, however it exits.
+# and DiskConfigs, show what was accepted and what was refused, with which
+# message, and a Deployment's pod getting its disk from the pod webhook.
+# Everything it started is stopped when it exits, however it exits.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
@@ -32,6 +33,7 @@ kubectl get nodes -L topology.kubernetes.io/zone
 kubectl get csidrivers
 curl -s "http://127.0.0.1:$LOCAL_SERVE_HEALTH_PORT/readyz"
 local_serve_register_webhook
+local_serve_register_pod_webhook
 
 log "StorageClasses"
 kubectl apply -f "$fixtures/storageclasses/"
@@ -52,6 +54,15 @@ done
 
 log "kubectl get diskconfigs"
 kubectl get diskconfigs -A
+
+log "a pod gets its disk: DiskConfig nginx (ReadWriteOnce) in namespace demo, then a Deployment"
+# The fixtures in default all select app=nginx (and ReadWriteDaemon refuses
+# other pods than a DaemonSet's), so the Deployment gets a namespace with one.
+kubectl create namespace demo
+sed 's/namespace: default/namespace: demo/' "$fixtures/diskconfigs/nginx-ebs.yaml" | kubectl apply -f -
+# kwok runs no container: the image is never pulled.
+kubectl create deployment nginx -n demo --image=nginx:1.27 --replicas=1
+local_serve_show_pod_disks demo nginx app=nginx
 
 log "admission decisions logged by discoblocks serve"
 grep '"admission decision"' "$work/serve.log" || true

@@ -10,6 +10,14 @@
 #       WORK/serve.log and its certificate WORK/tls.crt.
 #   local_serve_register_webhook
 #       Points a ValidatingWebhookConfiguration for DiskConfigs at that server.
+#   local_serve_register_pod_webhook
+#       Points a MutatingWebhookConfiguration for pods at that server, as the chart
+#       registers it: never kube-system or a namespace labelled
+#       discoblocks.ondat.io/pod-webhook=disabled; no PVC made on a dry run.
+#   local_serve_show_pod_disks NAMESPACE DEPLOYMENT SELECTOR
+#       Waits for the Deployment's rollout, then shows the pods and PVCs of the
+#       namespace, and the volumes and every container's mounts of the pods
+#       SELECTOR selects.
 #   local_serve_stop
 #       Stops the server (SIGTERM, waits) and the control plane; safe to call twice.
 #   local_serve_workdir NAME
@@ -89,6 +97,45 @@ webhooks:
         resources: [diskconfigs]
 YAML
   kubectl apply -f "$local_serve_work/webhook.yaml" >/dev/null
+}
+
+local_serve_register_pod_webhook() {
+  cat >"$local_serve_work/pod-webhook.yaml" <<YAML
+apiVersion: admissionregistration.k8s.io/v1
+kind: MutatingWebhookConfiguration
+metadata:
+  name: discoblocks-local
+webhooks:
+  - name: mpod.discoblocks.ondat.io
+    admissionReviewVersions: [v1]
+    sideEffects: NoneOnDryRun
+    failurePolicy: Fail
+    timeoutSeconds: 10
+    reinvocationPolicy: IfNeeded
+    namespaceSelector:
+      matchExpressions:
+        - {key: kubernetes.io/metadata.name, operator: NotIn, values: [kube-system]}
+        - {key: discoblocks.ondat.io/pod-webhook, operator: NotIn, values: [disabled]}
+    clientConfig:
+      url: https://127.0.0.1:$LOCAL_SERVE_PORT/mutate--v1-pod
+      caBundle: $(base64 -w0 "$local_serve_work/tls.crt")
+    rules:
+      - apiGroups: [""]
+        apiVersions: [v1]
+        operations: [CREATE]
+        resources: [pods]
+        scope: Namespaced
+YAML
+  kubectl apply -f "$local_serve_work/pod-webhook.yaml" >/dev/null
+}
+
+local_serve_show_pod_disks() {
+  local namespace=$1 deployment=$2 selector=$3
+  # A pod runs only once its claims are Bound (the scheduler waits for them),
+  # so this is the only wait.
+  kubectl rollout status -n "$namespace" "deployment/$deployment" --timeout=120s
+  kubectl get pods,pvc -n "$namespace" -o wide
+  kubectl get pods -n "$namespace" -l "$selector" -o jsonpath='{range .items[*]}{"pod "}{.metadata.name}{"\n  volumes: "}{.spec.volumes}{"\n"}{range .spec.containers[*]}{"  container "}{.name}{" mounts: "}{.volumeMounts}{"\n"}{end}{end}'
 }
 
 local_serve_stop() {

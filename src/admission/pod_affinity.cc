@@ -107,6 +107,22 @@ Result<std::vector<json>> NodeRequirements(const json& label_selector) {
   return requirements;
 }
 
+bool NodeLabelsMeet(const std::vector<json>& requirements, const json& labels) {
+  return std::ranges::all_of(requirements, [&](const json& requirement) {
+    const std::string key = requirement.value("key", "");
+    const std::string op = requirement.value("operator", "");
+    const json* value = labels.is_object() ? FindMember(labels, {key}) : nullptr;
+    const bool has = value != nullptr && value->is_string();
+    if (op == "Exists") return has;
+    if (op == "DoesNotExist") return !has;
+    const json values = requirement.value("values", json::array());
+    const bool listed = has && std::find(values.begin(), values.end(), *value) != values.end();
+    if (op == "In") return listed;
+    if (op == "NotIn") return !listed;
+    return false;  // NodeRequirements makes no other operator
+  });
+}
+
 Status RequireNodeAffinity(json& pod, const std::vector<json>& requirements) {
   if (requirements.empty()) return {};
   auto spec_field = OptionalObject(pod, "spec", "spec");

@@ -20,6 +20,11 @@ namespace discoblocks::admission {
 // malformed, e.g. "spec.nodeSelector.matchExpressions[0].operator: ...".
 Result<std::vector<nlohmann::json>> NodeRequirements(const nlohmann::json& label_selector);
 
+// Whether a node with `labels` meets every one of `requirements` (as made by
+// NodeRequirements: In, NotIn, Exists, DoesNotExist), as the scheduler would
+// judge a nodeSelectorTerm's matchExpressions.
+bool NodeLabelsMeet(const std::vector<nlohmann::json>& requirements, const nlohmann::json& labels);
+
 // ANDs `requirements` into the pod's required node affinity
 // (spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution):
 // appended to the matchExpressions of each of its nodeSelectorTerms (the terms

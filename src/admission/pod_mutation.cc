@@ -136,6 +136,28 @@ void AddDisks(json& pod, const std::vector<Disk>& disks) {
   }
 }
 
+// A pod whose node is fixed before scheduling (spec.nodeName, a DaemonSet's
+// pod) on a node the DiskConfig's nodeSelector excludes could never run: the
+// required affinity would keep it Pending, and the disks made for its node
+// unbound, for ever. It is denied instead, before anything is made. A node
+// the lookup does not know is left to the scheduler, as for topology.
+std::optional<std::string> NodeExcluded(const DiskConfig& config,
+                                        const std::vector<json>& requirements,
+                                        const std::optional<std::string>& node,
+                                        const PodMutationInput& input) {
+  if (requirements.empty() || !node || !input.node) return std::nullopt;
+  const std::optional<json> found = input.node(*node);
+  if (!found) return std::nullopt;
+  const json* labels = FindMember(*found, {"metadata", "labels"});
+  if (NodeLabelsMeet(requirements, labels != nullptr ? *labels : json::object())) {
+    return std::nullopt;
+  }
+  return fmt::format(
+      R"(DiskConfig "{}": node "{}" does not match its nodeSelector, and this pod can run )"
+      "only there",
+      config.name, *node);
+}
+
 void Take(PodMutation& mutation, DiskPlan plan) {
   for (json& storage_class : plan.storage_classes) {
     const bool planned = std::any_of(
@@ -192,6 +214,9 @@ PodMutation MutatePod(const PodMutationInput& input) {
     if (!requirements) {
       return Deny(
           fmt::format(R"(DiskConfig "{}": {})", config->name, requirements.error().message));
+    }
+    if (auto excluded = NodeExcluded(*config, *requirements, *node, input)) {
+      return Deny(*std::move(excluded));
     }
     auto plan = PlanDisks(*config, facts, input);
     if (!plan) return Deny(plan.error().message);

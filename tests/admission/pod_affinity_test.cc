@@ -42,6 +42,25 @@ TEST(NodeRequirementsTest, LabelsAndExpressionsSayTheSameOfNodes) {
                                               Requirement("spot", "DoesNotExist")}));
 }
 
+TEST(NodeLabelsMeetTest, EachOperatorAsTheSchedulerJudgesIt) {
+  const json labels = {{"zone", "a"}, {"os", "linux"}};
+  EXPECT_TRUE(NodeLabelsMeet({}, labels));
+  EXPECT_TRUE(NodeLabelsMeet({Requirement("zone", "In", {"a", "b"})}, labels));
+  EXPECT_FALSE(NodeLabelsMeet({Requirement("zone", "In", {"b"})}, labels));
+  EXPECT_FALSE(NodeLabelsMeet({Requirement("rack", "In", {"a"})}, labels));
+  EXPECT_TRUE(NodeLabelsMeet({Requirement("zone", "NotIn", {"b"})}, labels));
+  EXPECT_FALSE(NodeLabelsMeet({Requirement("zone", "NotIn", {"a"})}, labels));
+  EXPECT_TRUE(NodeLabelsMeet({Requirement("rack", "NotIn", {"a"})}, labels)) << "no label";
+  EXPECT_TRUE(NodeLabelsMeet({Requirement("os", "Exists")}, labels));
+  EXPECT_FALSE(NodeLabelsMeet({Requirement("spot", "Exists")}, labels));
+  EXPECT_TRUE(NodeLabelsMeet({Requirement("spot", "DoesNotExist")}, labels));
+  EXPECT_FALSE(NodeLabelsMeet({Requirement("os", "DoesNotExist")}, labels));
+  // Every requirement must hold.
+  EXPECT_FALSE(
+      NodeLabelsMeet({Requirement("os", "Exists"), Requirement("zone", "In", {"b"})}, labels));
+  EXPECT_FALSE(NodeLabelsMeet({Requirement("os", "Exists")}, nullptr)) << "a node with no labels";
+}
+
 TEST(NodeRequirementsTest, NoSelectorRequiresNothing) {
   EXPECT_TRUE(NodeRequirements(nullptr)->empty());
   EXPECT_TRUE(NodeRequirements(json::object())->empty());

@@ -119,6 +119,42 @@ TEST(PodMutationDenialTest, ReadWriteDaemonOnAPodNotOfADaemonSet) {
       "metadata.name)");
 }
 
+// A pod fixed to a node the nodeSelector excludes would stay Pending for ever
+// with its disks unbound: denied before anything is made. (On the local
+// cluster, a ReadWriteDaemon DiskConfig with a zone's nodeSelector left the
+// DaemonSet's pods on the other nodes Pending and made them PVCs that never
+// bound.)
+TEST(PodMutationDenialTest, APodFixedToANodeTheNodeSelectorExcludes) {
+  Cluster cluster;
+  const json zone_b =
+      json::parse(R"({"matchLabels": {"topology.kubernetes.io/zone": "eu-west-1b"}})");
+  const std::string expected =
+      std::string(R"(DiskConfig "cache": node ")") + kNode +
+      R"(" does not match its nodeSelector, and this pod can run only there)";
+  cluster.configs = {
+      Config("cache", {{"availabilityMode", "ReadWriteDaemon"}, {"nodeSelector", zone_b}})};
+  EXPECT_EQ(Denial(cluster, DaemonPod()), expected);
+  EXPECT_TRUE(cluster.Mutate(DaemonPod()).storage_classes.empty());
+
+  cluster.configs = {Config("cache", {{"nodeSelector", zone_b}})};
+  json pinned = WebPod();
+  pinned["spec"]["nodeName"] = kNode;
+  EXPECT_EQ(Denial(cluster, pinned), expected);
+  // Not yet on a node: the scheduler looks for one in the zone.
+  EXPECT_TRUE(cluster.Mutate(WebPod()).allowed);
+  // On a node of the zone, or one the lookup does not know: allowed.
+  cluster.configs = {Config(
+      "cache",
+      {{"availabilityMode", "ReadWriteDaemon"},
+       {"nodeSelector", {{"matchLabels", {{"topology.kubernetes.io/zone", "eu-west-1a"}}}}}})};
+  const PodMutation in_zone = cluster.Mutate(DaemonPod());
+  EXPECT_TRUE(in_zone.allowed) << in_zone.message;
+  cluster.configs = {Config("cache", {{"nodeSelector", zone_b}})};
+  pinned["spec"]["nodeName"] = "unknown-node";
+  const PodMutation unknown = cluster.Mutate(pinned);
+  EXPECT_TRUE(unknown.allowed) << unknown.message;
+}
+
 TEST(PodMutationDenialTest, UnknownAvailabilityMode) {
   Cluster cluster;
   cluster.configs = {Config("web", {{"availabilityMode", "ReadWriteMany"}})};

@@ -1,11 +1,6 @@
 // End to end: the real API server calls `discoblocks serve` for every DiskConfig
 // that kubectl applies, and kubectl shows the answer.
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <fstream>
 #include <thread>
 
 #include <fmt/format.h>
@@ -13,6 +8,7 @@
 
 #include "support/control_plane.h"
 #include "support/pki.h"
+#include "support/serve_process.h"
 
 namespace discoblocks {
 namespace {
@@ -34,16 +30,12 @@ class WebhookEndToEnd : public ::testing::Test {
 
   static inline testing::TempDir* dir_ = nullptr;
   static inline testing::TestNamespace* namespace_ = nullptr;
-  static inline pid_t server_ = -1;
+  static inline testing::ServeProcess* server_ = nullptr;
   static inline int health_port_ = 0;
   static inline int webhook_port_ = 0;
 };
 
 CommandResult Curl(const std::string& url) { return testing::RunProgram("curl", {"-sS", url}); }
-
-void WriteFile(const std::filesystem::path& path, const std::string& text) {
-  std::ofstream(path) << text;
-}
 
 void WebhookEndToEnd::SetUpTestSuite() {
   const ControlPlane& cluster = ControlPlane::Get();
@@ -51,59 +43,25 @@ void WebhookEndToEnd::SetUpTestSuite() {
   namespace_ = new testing::TestNamespace("e2e");
   const auto serving =
       testing::SelfSignedCertificate("discoblocks-webhook", "IP:127.0.0.1,DNS:localhost");
-  WriteFile(dir_->path() / "tls.crt", serving.certificate_pem);
-  WriteFile(dir_->path() / "tls.key", serving.private_key_pem);
+  testing::WriteTextFile(dir_->path() / "tls.crt", serving.certificate_pem);
+  testing::WriteTextFile(dir_->path() / "tls.key", serving.private_key_pem);
   // A copy of the bundled drivers, which the hot-reload test changes.
   for (const char* provisioner :
        {"ebs.csi.aws.com", "csi.storageos.com", "pd.csi.storage.gke.io"}) {
     dir_->CopyDriver(std::string("drivers/") + provisioner,
                      testing::DriversDir() / provisioner / "main.wasm");
   }
-  const int webhook_port = webhook_port_ = testing::FreeLoopbackPort();
-  health_port_ = testing::FreeLoopbackPort();
-
-  const std::vector<std::string> args{testing::BinaryPath().string(),
-                                      "serve",
-                                      "--kubeconfig",
-                                      cluster.kubeconfig().string(),
-                                      "--drivers-dir",
-                                      DriversCopy().string(),
-                                      "--module-cache",
-                                      (dir_->path() / "module-cache").string(),
-                                      "--driver-settle-time",
-                                      "100ms",
-                                      "--driver-rescan-interval",
-                                      "500ms",
-                                      "--address",
-                                      "127.0.0.1",
-                                      "--port",
-                                      std::to_string(webhook_port),
-                                      "--health-port",
-                                      std::to_string(health_port_),
-                                      "--tls-cert-file",
-                                      (dir_->path() / "tls.crt").string(),
-                                      "--tls-private-key-file",
-                                      (dir_->path() / "tls.key").string(),
-                                      "--shutdown-delay",
-                                      "0s"};
-  const std::string log = (dir_->path() / "serve.log").string();
-  server_ = fork();
-  if (server_ == 0) {
-    if (freopen(log.c_str(), "w", stdout) == nullptr || dup2(fileno(stdout), 2) < 0) _exit(127);
-    std::vector<char*> argv;
-    for (const auto& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
-    argv.push_back(nullptr);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  // Ready means: StorageClasses cached (the drivers loaded before serving began).
-  bool ready = false;
-  for (int i = 0; i < 600 && !ready; ++i) {
-    ready = Curl(fmt::format("http://127.0.0.1:{}/readyz", health_port_))
-                .out.find("storageclasses: synced") != std::string::npos;
-    if (!ready) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  ASSERT_TRUE(ready) << testing::ReadBytes(log);
+  // Ready means: every cache synced (the drivers loaded before serving began).
+  testing::ServeOptions options;
+  options.kubeconfig = cluster.kubeconfig();
+  options.drivers_dir = DriversCopy();
+  options.tls_cert_file = dir_->path() / "tls.crt";
+  options.tls_key_file = dir_->path() / "tls.key";
+  options.log_file = dir_->path() / "serve.log";
+  options.extra_flags = {"--driver-settle-time", "100ms", "--driver-rescan-interval", "500ms"};
+  server_ = new testing::ServeProcess(std::move(options));
+  const int webhook_port = webhook_port_ = server_->port();
+  health_port_ = server_->health_port();
 
   for (const char* file :
        {"ebs-gp3.yaml", "ebs-no-expansion.yaml", "storageos.yaml", "local-no-provisioner.yaml"}) {
@@ -130,7 +88,7 @@ void WebhookEndToEnd::SetUpTestSuite() {
             {"apiVersions", {"v1"}},
             {"operations", {"CREATE", "UPDATE"}},
             {"resources", {"diskconfigs"}}}}}}}}};
-  WriteFile(dir_->path() / "webhook.json", webhook_configuration.dump());
+  testing::WriteTextFile(dir_->path() / "webhook.json", webhook_configuration.dump());
   const auto registered =
       cluster.Kubectl({"apply", "-f", (dir_->path() / "webhook.json").string()});
   ASSERT_EQ(registered.exit_code, 0) << registered.err;
@@ -139,12 +97,11 @@ void WebhookEndToEnd::SetUpTestSuite() {
 void WebhookEndToEnd::TearDownTestSuite() {
   (void)ControlPlane::Get().Kubectl(
       {"delete", "validatingwebhookconfiguration", "discoblocks-e2e", "--ignore-not-found"});
-  if (server_ > 0) {
-    kill(server_, SIGTERM);
-    int status = 0;
-    waitpid(server_, &status, 0);
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
-        << "serve did not shut down cleanly on SIGTERM: " << status;
+  if (server_ != nullptr) {
+    EXPECT_TRUE(server_->Stop()) << "serve did not shut down cleanly on SIGTERM:\n"
+                                 << server_->Log();
+    delete server_;
+    server_ = nullptr;
   }
   delete namespace_;
   delete dir_;
@@ -162,7 +119,7 @@ json WebhookEndToEnd::DiskConfig(const json& spec_patch, const std::string& name
 CommandResult WebhookEndToEnd::Apply(const json& object) {
   static int counter = 0;
   const auto file = dir_->path() / fmt::format("object-{}.json", counter++);
-  WriteFile(file, object.dump());
+  testing::WriteTextFile(file, object.dump());
   return ControlPlane::Get().Kubectl({"apply", "-f", file.string()});
 }
 
@@ -245,7 +202,7 @@ struct HttpAnswer {
 HttpAnswer PostToWebhook(const std::filesystem::path& dir, int port, const std::string& body) {
   static int counter = 0;
   const auto file = dir / fmt::format("body-{}.bin", counter++);
-  WriteFile(file, body);
+  testing::WriteTextFile(file, body);
   const auto result = testing::RunProgram(
       "curl",
       {"-sS", "--cacert", (dir / "tls.crt").string(), "-H", "Content-Type: application/json",
@@ -335,7 +292,7 @@ TEST_F(WebhookEndToEnd, DriverChangesTakeEffectWithoutARestart) {
   ASSERT_TRUE(Eventually([&] { return Apply(DiskConfig(gke_spec, "gke-1")).exit_code == 0; }));
 
   // A broken replacement: the working version keeps serving, and it is reported.
-  WriteFile(folder / "main.wasm.new", "not WebAssembly");
+  testing::WriteTextFile(folder / "main.wasm.new", "not WebAssembly");
   std::filesystem::rename(folder / "main.wasm.new", folder / "main.wasm");
   ASSERT_TRUE(Eventually([&] {
     return readyz().out.find("pd.csi.storage.gke.io: new version did not load") !=

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "kube/config.h"
+#include "support/local_cluster.h"
 
 namespace discoblocks::testing {
 namespace {
@@ -18,21 +19,6 @@ ControlPlane* instance = nullptr;
 
 std::string Script() { return (SourceDir() / "scripts" / "controlplane.sh").string(); }
 
-std::string LastLine(const std::string& text) {
-  std::string trimmed = text;
-  while (!trimmed.empty() && trimmed.back() == '\n') trimmed.pop_back();
-  const auto newline = trimmed.rfind('\n');
-  return newline == std::string::npos ? trimmed : trimmed.substr(newline + 1);
-}
-
-void RunScript(const std::vector<std::string>& args) {
-  const CommandResult result = RunProgram(Script(), args);
-  if (result.exit_code != 0) {
-    throw std::runtime_error(fmt::format("controlplane.sh {} failed ({}):\n{}{}", args.at(0),
-                                         result.exit_code, result.out, result.err));
-  }
-}
-
 std::atomic<int> namespace_counter{0};
 
 }  // namespace
@@ -40,28 +26,16 @@ std::atomic<int> namespace_counter{0};
 ControlPlane::ControlPlane() {
   // --owner-pid: if this test process dies without cleaning up, the control
   // plane stops by itself.
-  RunScript(
-      {"start", "--data-dir", dir_.path().string(), "--owner-pid", std::to_string(::getpid())});
-  // Every test cluster has the DiskConfig CRD from the chart, as a real one would.
-  const std::string crd = (SourceDir() / "deploy" / "helm" / "discoblocks" / "crds" /
-                           "discoblocks.ondat.io_diskconfigs.yaml")
-                              .string();
-  for (const auto& args : std::vector<std::vector<std::string>>{
-           {"apply", "-f", crd},
-           {"wait", "--for=condition=Established", "--timeout=60s",
-            "customresourcedefinition/diskconfigs.discoblocks.ondat.io"}}) {
-    const CommandResult result = Kubectl(args);
-    if (result.exit_code != 0) {
-      throw std::runtime_error(
-          fmt::format("kubectl {} failed: {}{}", args[0], result.out, result.err));
-    }
-  }
+  RunClusterScript(Script(), {"start", "--data-dir", dir_.path().string(), "--owner-pid",
+                              std::to_string(::getpid())});
+  InstallDiskConfigCrd(kubeconfig());
 }
 
 ControlPlane::~ControlPlane() {
-  const CommandResult result = RunProgram(Script(), {"stop", "--data-dir", dir_.path().string()});
-  if (result.exit_code != 0) {
-    fmt::print(stderr, "controlplane.sh stop failed: {}{}\n", result.out, result.err);
+  try {
+    RunClusterScript(Script(), {"stop", "--data-dir", dir_.path().string()});
+  } catch (const std::exception& error) {
+    fmt::print(stderr, "{}\n", error.what());
   }
 }
 
@@ -91,18 +65,15 @@ std::shared_ptr<kube::Client> ControlPlane::AdminClient() const {
 }
 
 void ControlPlane::StopApiServer() const {
-  RunScript({"stop-apiserver", "--data-dir", dir_.path().string()});
+  RunClusterScript(Script(), {"stop-apiserver", "--data-dir", dir_.path().string()});
 }
 
 void ControlPlane::StartApiServer() const {
-  RunScript({"start-apiserver", "--data-dir", dir_.path().string()});
+  RunClusterScript(Script(), {"start-apiserver", "--data-dir", dir_.path().string()});
 }
 
 CommandResult ControlPlane::Kubectl(const std::vector<std::string>& args) const {
-  const CommandResult bin = RunProgram(Script(), {"build"});
-  std::vector<std::string> full{"--kubeconfig", kubeconfig().string()};
-  full.insert(full.end(), args.begin(), args.end());
-  return RunProgram((std::filesystem::path(LastLine(bin.out)) / "kubectl").string(), full);
+  return RunKubectl(kubeconfig(), args);
 }
 
 TestNamespace::TestNamespace(const std::string& prefix)

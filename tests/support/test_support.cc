@@ -49,6 +49,12 @@ std::string ReadBytes(const std::filesystem::path& path) {
   return std::move(bytes).value();
 }
 
+void WriteTextFile(const std::filesystem::path& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  if (!out.flush()) throw std::runtime_error("cannot write " + path.string());
+}
+
 nlohmann::json Fixture(const std::string& relative_path) {
   auto doc = ParseDocument(ReadBytes(FixturesDir() / relative_path), relative_path);
   if (!doc) throw std::runtime_error(doc.error().message);

@@ -46,6 +46,8 @@ class TempDir {
 };
 
 std::string ReadBytes(const std::filesystem::path& path);
+// Writes `text` to `path` (replacing it); throws when it cannot.
+void WriteTextFile(const std::filesystem::path& path, const std::string& text);
 
 struct CommandResult {
   int exit_code = -1;
