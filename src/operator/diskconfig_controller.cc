@@ -75,6 +75,30 @@ Result<ReconcileOutcome> Finalize(const Context& context, const json& config, co
   return ReconcileOutcome{};
 }
 
+// A DiskConfig made again under the name of a deleted one takes its kept family back:
+// the claims lose the orphaned label, so that `-l discoblocks.ondat.io/orphaned=true`
+// lists only disks no DiskConfig wants.
+Status AdoptOrphans(const Context& context, const std::string& ns,
+                          const std::vector<json>& claims) {
+  for (const json& claim : claims) {
+    if (OwnedByPod(claim)) continue;
+    if (StringAt(claim, {"metadata", "labels", kOrphanedLabel}) != "true") continue;
+    const std::string claim_name = StringAt(claim, {"metadata", "name"});
+    const json patch = {{"metadata", {{"labels", {{kOrphanedLabel, nullptr}}}}}};
+    auto patched =
+        context.client->MergePatch(kube::resources::kPersistentVolumeClaims, ns, claim_name, patch);
+    if (!patched && patched.error().kind != kube::ErrorKind::kNotFound) {
+      if (context.operations != nullptr) context.operations->Count("unlabel-orphaned", "error");
+      return MakeError(fmt::format("cannot take claim {}/{} back from the orphans: {}", ns,
+                                   claim_name, patched.error().message));
+    }
+    if (context.operations != nullptr) context.operations->Count("unlabel-orphaned", "success");
+    LogEvent(spdlog::level::info, "orphaned claim taken back",
+             {{"namespace", ns}, {"claim", claim_name}});
+  }
+  return {};
+}
+
 Result<ReconcileOutcome> Reconcile(const Context& context, const std::string& key) {
   const auto [ns, name] = kube::SplitObjectKey(key);
   const auto config = context.disk_configs->Find(ns, name);
@@ -100,6 +124,8 @@ Result<ReconcileOutcome> Reconcile(const Context& context, const std::string& ke
     }
   }
   inputs.claims = ClaimsOfConfig(context, ns, name);
+  auto adopted = AdoptOrphans(context, ns, inputs.claims);
+  if (!adopted) return MakeError(adopted.error().message);
   inputs.now = NowRfc3339();
   json status = DesiredStatus(inputs);
 

@@ -18,7 +18,8 @@
 namespace discoblocks::op {
 
 // discoblocks_pvc_operations_total{operation, result}: operation create,
-// patch or label-orphaned; result success, error or already_exists.
+// patch (the autoscaler's), label-orphaned or unlabel-orphaned; result success,
+// error or already_exists.
 class PvcOperations {
  public:
   // Null registry: counts nothing.

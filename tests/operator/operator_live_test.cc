@@ -3,7 +3,8 @@
 // in-use one, both removed again on deletion; status conditions with
 // observedGeneration, written once and not again while nothing changes;
 // deleting a DiskConfig keeps its shared claim, labels it orphaned and says so
-// in an Event, and leaves a pod's claim alone; of two managers with leader
+// in an Event, and leaves a pod's claim alone, and the same DiskConfig made
+// again takes the claim back (label removed); of two managers with leader
 // election only the leader reconciles, and the other takes over when it
 // stops. Waits are for conditions, with generous deadlines.
 #include <chrono>
@@ -267,6 +268,19 @@ TEST(OperatorLiveTest, DeletingADiskConfigKeepsItsSharedClaimsAndSaysSo) {
       std::string::npos);
   EXPECT_TRUE(WaitUntil(
       [&] { return !Has(Read(r::kStorageClasses, "", storage_class), kInUseFinalizer); }));
+
+  // The same DiskConfig made again takes its family back: no longer orphaned.
+  CreateDiskConfig(ns.name(), "data", storage_class, "ReadWriteSame");
+  EXPECT_TRUE(WaitUntil([&] {
+    const json claim = Read(r::kPersistentVolumeClaims, ns.name(), "discoblocks-data-0");
+    return !claim.is_null() && !claim["metadata"]["labels"].contains(kOrphanedLabel);
+  }));
+  EXPECT_NE(
+      op.Metrics().find(
+          R"(discoblocks_pvc_operations_total{operation="unlabel-orphaned",result="success"} 1)"),
+      std::string::npos);
+  ASSERT_TRUE(Admin()->Delete(r::kDiskConfigs, ns.name(), "data").ok());
+  ASSERT_TRUE(WaitUntil([&] { return Read(r::kDiskConfigs, ns.name(), "data").is_null(); }));
   (void)Admin()->Delete(r::kStorageClasses, "", storage_class);
 }
 
