@@ -11,6 +11,7 @@
 
 #include "drivers/directory_watcher.h"
 #include "drivers/folder_scan.h"
+#include "util/memory.h"
 #include "util/parallel.h"
 
 namespace discoblocks::drivers {
@@ -296,6 +297,8 @@ std::optional<std::chrono::milliseconds> Registry::Rescan(const WatchOptions& op
     }
   }
   Publish(std::move(next), std::nullopt);
+  // Compiling a module leaves tens of MiB of freed memory in the allocator's arenas.
+  if (!attempts.empty()) ReleaseFreedMemory();
   return look_again;
 }
 
