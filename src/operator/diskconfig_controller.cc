@@ -79,7 +79,7 @@ Result<ReconcileOutcome> Finalize(const Context& context, const json& config, co
 // the claims lose the orphaned label, so that `-l discoblocks.ondat.io/orphaned=true`
 // lists only disks no DiskConfig wants.
 Status AdoptOrphans(const Context& context, const std::string& ns,
-                          const std::vector<json>& claims) {
+                    const std::vector<json>& claims) {
   for (const json& claim : claims) {
     if (OwnedByPod(claim)) continue;
     if (StringAt(claim, {"metadata", "labels", kOrphanedLabel}) != "true") continue;

@@ -64,8 +64,8 @@ TEST(ReleaseFreedMemory, ReturnsFreedPagesInsideTheHeapToTheSystem) {
   ReleaseFreedMemory();
 
   const long after = *ResidentAnonymousKiB();
-  EXPECT_LT(after, before - 32 * 1024) << "RssAnon " << before << " KiB before, " << after
-                                       << " KiB after";
+  EXPECT_LT(after, before - 32 * 1024)
+      << "RssAnon " << before << " KiB before, " << after << " KiB after";
 }
 
 }  // namespace
