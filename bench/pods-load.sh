@@ -12,8 +12,9 @@
 # - the resident memory of `discoblocks serve` (VmRSS, VmHWM) with no pods, then with
 #   CACHE-PODS pods in the cluster (one Deployment matching no DiskConfig, on a fresh
 #   cluster with one node per 250 pods, and one more); --cache-pods 0 skips this.
-#   serve caches pods only once a controller reads them (the autoscaler):
-#   bench/informer_memory_bench measures what that cache adds.
+#   serve caches pods only once a controller reads them (the autoscaler), so
+#   informer_memory_bench then measures that cache (the operator's pod transform and
+#   indexes) over the same pods, in a process of its own.
 # --build DIR takes `discoblocks` and the drivers from an existing build instead of
 # the Release build made in build-release/.
 set -euo pipefail
@@ -170,6 +171,9 @@ if ((cache_pods > 0)); then
   hwm_loaded=$(rss_kib VmHWM)
   echo "serve resident memory: $((rss_idle / 1024)) MiB with no pods," \
     "$((rss_loaded / 1024)) MiB with $cache_pods pods (peak $((hwm_loaded / 1024)) MiB)"
+  echo "the operator's pod cache over the same pods (informer_memory_bench):"
+  "$build/bin/informer_memory_bench" --kubeconfig "$KUBECONFIG" --namespace cache \
+    --pods "$cache_pods" --variants pod-transform,pod-transform+index
 fi
 
 if [ -n "$json_out" ]; then
