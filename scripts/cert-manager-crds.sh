@@ -12,6 +12,11 @@ cache=${DISCOBLOCKS_CACHE:-$HOME/.cache/discoblocks}
 dir="$cache/cert-manager-crds-$CERT_MANAGER_VERSION"
 if [ ! -f "$dir/.complete" ]; then
   mkdir -p "$cache/downloads"
+  # One fetch at a time; a second caller finds the first's result.
+  exec 9>"$cache/cert-manager.lock"
+  flock 9
+fi
+if [ ! -f "$dir/.complete" ]; then
   zip="$cache/downloads/cert-manager-$CERT_MANAGER_VERSION.zip"
   if [ ! -f "$zip" ]; then
     printf 'cert-manager-crds: downloading cert-manager %s from the module proxy\n' \

@@ -89,8 +89,11 @@ case ${1:-} in
         die "helm lint failed for $c: run $helm lint --strict $chart $(values_args "$c")"
     done
     refused "timeoutSeconds" --set webhook.timeoutSeconds=60
+    refused "timeoutSeconds" --set webhook.pods.timeoutSeconds=0
+    refused "optOutLabel" --set 'webhook.pods.optOutLabel=not a label'
     refused "mode" --set tls.mode=vault
-    refused "enabled" --set leaderElection.enabled=true
+    refused "enabled" --set leaderElection.enabled=yes
+    refused "leaderElection.enabled=false needs replicas: 1" --set leaderElection.enabled=false
     refused "provisioner" --set 'drivers.extra[0].provisioner=Not_A_Name' --set 'drivers.extra[0].configMap=x'
     refused "extra" --set 'drivers.extra[0].provisioner=a.example.com' \
       --set 'drivers.extra[0].configMap=x' --set 'drivers.extra[0].image.reference=r'

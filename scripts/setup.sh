@@ -19,6 +19,10 @@ source "$here/versions.sh"
 
 cache=${DISCOBLOCKS_CACHE:-$HOME/.cache/discoblocks}
 mkdir -p "$cache/downloads"
+# One setup at a time per cache: two runs (a build beside a CI clone) would
+# otherwise download into the same .part files and move them from under each other.
+exec 9>"$cache/setup.lock"
+flock 9
 
 log() { printf 'setup: %s\n' "$*" >&2; }
 

@@ -14,11 +14,6 @@ namespace {
 using nlohmann::json;
 
 // A string at `keys`, or "".
-std::string StringAt(const json& object, std::initializer_list<std::string_view> keys) {
-  const json* found = FindMember(object, keys);
-  return found != nullptr && found->is_string() ? found->get<std::string>() : std::string();
-}
-
 // `PersistentVolumeClaim "ns/name"`, `StorageClass "name"`.
 std::string Describe(const json& object) {
   const std::string ns = StringAt(object, {"metadata", "namespace"});

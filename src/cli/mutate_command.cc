@@ -35,11 +35,6 @@ struct MutateFlags {
   std::string output = "text";
 };
 
-std::string StringAt(const json& object, std::initializer_list<std::string_view> keys) {
-  const json* found = FindMember(object, keys);
-  return found != nullptr && found->is_string() ? found->get<std::string>() : std::string();
-}
-
 // Reads each file as a Kubernetes object of `kind`.
 Result<std::vector<json>> ReadObjects(const std::vector<std::string>& paths,
                                       std::string_view kind) {

@@ -1,5 +1,7 @@
-// discoblocks serve: the admission webhook over HTTPS, and health, readiness and
-// metrics over plain HTTP on a separate port.
+// discoblocks serve: the flags and the process's life. The webhooks (DiskConfig
+// validation, pod mutation) over HTTPS and the controllers are composed by
+// the operator's Manager; health, readiness and metrics over plain HTTP on a
+// separate port.
 #include <csignal>
 #include <iostream>
 #include <map>
@@ -12,14 +14,21 @@
 
 #include "admission/deadline.h"
 #include "admission/limits.h"
+#include "admission/pod_webhook.h"
 #include "admission/webhook.h"
 #include "cli/app.h"
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/output.h"
+#include "cli/serve_support.h"
 #include "drivers/registry_metrics.h"
 #include "kube/informer.h"
+#include "kube/leader_election.h"
+#include "operator/diskconfig_controller.h"
+#include "operator/manager.h"
+#include "operator/pod_webhook_sources.h"
 #include "operator/probes.h"
+#include "operator/storage_class_controller.h"
 #include "server/http_server.h"
 #include "util/cpu_quota.h"
 #include "util/duration.h"
@@ -46,62 +55,16 @@ struct ServeFlags {
   std::string shutdown_delay = "5s";
   std::string log_format = "json";
   std::string log_level = "info";
+  bool leader_elect = false;
+  std::string leader_election_namespace;  // empty: DefaultLeaderElectionNamespace()
+  std::string leader_election_id = "discoblocks-leader";
 };
-
-// The path of a request target, without its query (the API server adds
-// "?timeout=10s" to webhook calls).
-std::string_view PathOf(std::string_view target) { return target.substr(0, target.find('?')); }
-
-server::HttpResponse Text(int status, std::string body) {
-  return {status, "text/plain; charset=utf-8", std::move(body), {}};
-}
 
 // Without a CPU quota a big node would get a pool as wide as the node, and
 // each worker may hold a driver's whole memory limit: above this many, say so
 // with --driver-workers (and size the memory limit to match).
 constexpr unsigned kMaxDefaultWorkers = 4;
 constexpr std::size_t kQueuePerWorker = 32;
-
-sigset_t TerminationSignals() {
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  return signals;
-}
-
-// Waits for SIGTERM or SIGINT, which every thread has blocked.
-int WaitForSignal() {
-  const sigset_t signals = TerminationSignals();
-  int received = 0;
-  sigwait(&signals, &received);
-  return received;
-}
-
-// Sleeps for `delay` unless a second signal asks to stop at once.
-void DrainDelay(std::chrono::nanoseconds delay) {
-  const sigset_t signals = TerminationSignals();
-  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(delay);
-  timespec wait{static_cast<time_t>(seconds.count()), static_cast<long>((delay - seconds).count())};
-  const auto until = std::chrono::steady_clock::now() + delay;
-  while (wait.tv_sec > 0 || wait.tv_nsec > 0) {
-    if (sigtimedwait(&signals, nullptr, &wait) >= 0) return;  // asked again: stop now
-    if (errno != EINTR) return;                               // EAGAIN: the delay passed
-    const auto left = until - std::chrono::steady_clock::now();
-    if (left <= std::chrono::nanoseconds(0)) return;
-    const auto left_s = std::chrono::duration_cast<std::chrono::seconds>(left);
-    wait = {static_cast<time_t>(left_s.count()), static_cast<long>((left - left_s).count())};
-  }
-}
-
-// The most memory requests can hold at once, for the log and the docs: each
-// worker runs one driver call (up to its memory limit) on one parsed review;
-// each connection may be receiving a body up to the limit.
-std::uint64_t WorstCaseMemory(unsigned workers, std::size_t connections,
-                              std::uint64_t driver_memory, std::uint64_t body_bytes) {
-  const std::uint64_t per_worker = driver_memory + admission::kMaxParsedReviewBytes;
-  return workers * per_worker + connections * body_bytes;
-}
 
 int Serve(const ServeFlags& flags) {
   SetupLogging(flags.log_format == "json" ? LogFormat::kJson : LogFormat::kText, flags.log_level);
@@ -149,15 +112,60 @@ int Serve(const ServeFlags& flags) {
     spdlog::warn("drivers will be rescanned only at start: {}", watching.error().message);
   }
 
-  kube::Informer storage_classes(*client, kube::resources::kStorageClasses, {});
-  storage_classes.Start();
+  // The manager: shared caches, the webhooks, the controllers (on the
+  // leader only, with --leader-elect), the event recorder.
+  const std::string identity = LeaderIdentity();
+  const op::PvcOperations pvc_operations(&metrics);  // before the manager: its controllers count
+  op::ManagerOptions manager_options;
+  manager_options.client = *client;
+  manager_options.metrics = &metrics;
+  manager_options.identity = identity;
+  if (flags.leader_elect) {
+    kube::LeaderElectionConfig election;
+    election.lease_namespace = flags.leader_election_namespace.empty()
+                                   ? DefaultLeaderElectionNamespace()
+                                   : flags.leader_election_namespace;
+    election.lease_name = flags.leader_election_id;
+    election.identity = identity;
+    election.registry = &metrics;
+    if (auto valid = kube::ValidateLeaderElectionConfig(election); !valid) {
+      return Fail("leader election: " + valid.error().message);
+    }
+    manager_options.elector = op::LeaseElector(*client, std::move(election));
+  }
+  auto manager = op::Manager::Create(std::move(manager_options));
+  if (!manager) return Fail(manager.error().message);
+  kube::Informer& storage_classes = (*manager)->Informer(kube::resources::kStorageClasses);
+  kube::Informer& disk_configs = (*manager)->Informer(kube::resources::kDiskConfigs);
+  kube::Informer& claims = (*manager)->Informer(kube::resources::kPersistentVolumeClaims);
+  kube::Informer& nodes = (*manager)->Informer(kube::resources::kNodes);
 
   admission::RuleContext context;
   context.registry = registry.get();
-  context.storage_class = [&](std::string_view name) { return storage_classes.Get("", name); };
+  context.storage_class = op::StorageClassesFromCache(storage_classes);
   context.call_options.limits = registry->limits();
   context.call_options.observer = admission::DriverCallMetrics(metrics);
   const admission::DiskConfigWebhook webhook(context, &metrics);
+
+  // A pod's admission waits for these writes: with retries, they must still
+  // end well within the API server's webhook timeout (10s by default).
+  op::ClientObjectWriter writer((*client)->WithCallTimeout(std::chrono::seconds(3)),
+                                &pvc_operations);
+  admission::PodWebhookContext pod_context;
+  pod_context.registry = registry.get();
+  pod_context.call_options = context.call_options;
+  pod_context.disk_configs = op::DiskConfigsFromCache(disk_configs);
+  pod_context.storage_class = context.storage_class;
+  pod_context.node = op::NodesFromCache(nodes);
+  pod_context.pvcs = op::ClaimsFromCache(claims);
+  pod_context.writer = &writer;
+  const admission::PodWebhook pod_webhook(std::move(pod_context), &metrics);
+
+  (*manager)->AddWebhook(webhook);
+  (*manager)->AddWebhook(pod_webhook);
+  (*manager)->AddController(op::StorageClassFinalizerController(**manager));
+  (*manager)->AddController(op::DiskConfigController(**manager, registry.get(), &pvc_operations));
+  if (auto started = (*manager)->Start(); !started) return Fail(started.error().message);
 
   // Driver calls get their own threads, as many as the CPU quota allows.
   const unsigned cpus = UsableCpus();
@@ -169,9 +177,11 @@ int Serve(const ServeFlags& flags) {
       flags.driver_queue != 0 ? flags.driver_queue : kQueuePerWorker * pool_options.workers;
   WorkerPool driver_pool(pool_options);
   const auto driver_time = context.call_options.limits.time;
-  op::Probes probes(
-      {registry.get(), &storage_classes, &driver_pool,
-       std::max<std::chrono::milliseconds>(3 * driver_time, std::chrono::seconds(10))});
+  op::ProbeSources probe_sources{
+      registry.get(), nullptr, &driver_pool,
+      std::max<std::chrono::milliseconds>(3 * driver_time, std::chrono::seconds(10)),
+      (*manager)->caches()};
+  op::Probes probes(std::move(probe_sources));
 
   server::ServerOptions webhook_options;
   webhook_options.address = flags.address;
@@ -183,15 +193,8 @@ int Serve(const ServeFlags& flags) {
     return admission::QueueWait(request.target, driver_time);
   };
   auto webhook_server = server::HttpServer::Start(
-      webhook_options, [&](const server::HttpRequest& request) -> server::HttpResponse {
-        if (PathOf(request.target) != admission::kValidateDiskConfigPath) {
-          return Text(404, fmt::format("no webhook at {}; DiskConfigs are validated at {}\n",
-                                       request.target, admission::kValidateDiskConfigPath));
-        }
-        if (request.method != "POST") return Text(405, "use POST\n");
-        const admission::WebhookResponse response = webhook.Handle(request.body);
-        return {response.http_status, "application/json", response.body, {}};
-      });
+      webhook_options,
+      [&](const server::HttpRequest& request) { return (*manager)->Route(request); });
   if (!webhook_server) return Fail(webhook_server.error().message);
 
   server::ServerOptions health_options;
@@ -220,8 +223,13 @@ int Serve(const ServeFlags& flags) {
 
   LogEvent(
       spdlog::level::info, "serving",
-      {{"webhook", fmt::format("https://{}:{}{}", flags.address, (*webhook_server)->port(),
-                               admission::kValidateDiskConfigPath)},
+      {{"webhooks",
+        {fmt::format("https://{}:{}{}", flags.address, (*webhook_server)->port(),
+                     admission::kValidateDiskConfigPath),
+         fmt::format("https://{}:{}{}", flags.address, (*webhook_server)->port(),
+                     admission::kMutatePodPath)}},
+       {"identity", identity},
+       {"leader_election", flags.leader_elect},
        {"health", fmt::format("http://{}:{}", flags.address, (*health_server)->port())},
        {"kubernetes", config->server},
        {"driver_workers", pool_options.workers},
@@ -240,11 +248,12 @@ int Serve(const ServeFlags& flags) {
   // still arrive and are answered. A second signal cuts the wait short.
   probes.BeginShutdown();
   DrainDelay(*shutdown_delay);
-  // Finish what is in flight, then stop watching.
+  // Finish what is in flight, then stop the controllers (releasing the
+  // lease) and the caches.
   (*webhook_server)->Shutdown();
   driver_pool.Stop();
+  (*manager)->Stop();
   (*health_server)->Shutdown();
-  storage_classes.Stop();
   LogEvent(spdlog::level::info, "stopped", nlohmann::json::object());
   return kExitOk;
 }
@@ -254,7 +263,7 @@ int Serve(const ServeFlags& flags) {
 void AddServeCommand(CLI::App& app, Action& action) {
   auto flags = std::make_shared<ServeFlags>();
   auto* command = app.add_subcommand(
-      "serve", "run the DiskConfig admission webhook (HTTPS) with health and metrics (HTTP)");
+      "serve", "run the webhooks (HTTPS) and the controllers, with health and metrics (HTTP)");
   AddDriverFlags(*command, flags->drivers);
   command->add_option("--kubeconfig", flags->kubeconfig,
                       "kubeconfig (default: $KUBECONFIG, in-cluster, ~/.kube/config)");
@@ -284,6 +293,11 @@ void AddServeCommand(CLI::App& app, Action& action) {
       ->check(CLI::IsMember({"json", "text"}));
   command->add_option("--log-level", flags->log_level, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+  command->add_flag("--leader-elect", flags->leader_elect,
+                    "run the controllers only while holding the leader Lease");
+  command->add_option("--leader-election-namespace", flags->leader_election_namespace,
+                      "namespace of the Lease (default: the pod's, else discoblocks)");
+  command->add_option("--leader-election-id", flags->leader_election_id, "name of the Lease");
   command->callback([&action, flags] { action = [flags] { return Serve(*flags); }; });
 }
 

@@ -51,15 +51,19 @@ server::HttpResponse Probes::Readiness() const {
     body += "shutting down: draining requests already routed here\n";
   }
   if (sources_.registry != nullptr) body += DriversReport(*sources_.registry);
+  std::vector<std::pair<std::string, const kube::Informer*>> caches = sources_.caches;
   if (sources_.storage_classes != nullptr) {
-    const bool synced = sources_.storage_classes->HasSynced();
+    caches.insert(caches.begin(), {"storageclasses", sources_.storage_classes});
+  }
+  for (const auto& [name, cache] : caches) {
+    const bool synced = cache->HasSynced();
     ready = ready && synced;
-    const auto stats = sources_.storage_classes->stats();
+    const auto stats = cache->stats();
     // Once synced the cache serves even while the watch reconnects, as a
     // client-go informer's does; the error matters only until then.
     body += synced
-                ? std::string("storageclasses: synced\n")
-                : fmt::format("storageclasses: not synced{}\n",
+                ? fmt::format("{}: synced\n", name)
+                : fmt::format("{}: not synced{}\n", name,
                               stats.last_error.empty() ? "" : "; last error: " + stats.last_error);
   }
   if (sources_.driver_pool != nullptr) {

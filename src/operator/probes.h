@@ -5,8 +5,10 @@
 // work but finished nothing for `stuck_after` (every worker held by something
 // that does not return), it fails, and the kubelet restarts the container.
 //
-// Ready (/readyz): the StorageClass informer has synced, and the process is not
-// shutting down. Drivers do not decide readiness: with none loaded (a missing
+// Ready (/readyz): the StorageClass informer and every other cache given have
+// synced (the pod webhook must not decide from a partial view: an unsynced
+// DiskConfig cache would let pods through without their disks), and the
+// process is not shutting down. Drivers do not decide readiness: with none loaded (a missing
 // drivers directory, every module broken) the webhook still answers, and its
 // denials say which driver is missing, which is clearer to a user than a
 // webhook with no endpoints. The body reports them all the same.
@@ -14,6 +16,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "drivers/registry.h"
 #include "kube/informer.h"
@@ -27,11 +32,13 @@ struct ProbeSources {
   const kube::Informer* storage_classes = nullptr;
   const WorkerPool* driver_pool = nullptr;
   std::chrono::milliseconds stuck_after{30'000};
+  // Further caches readiness waits for, by name (e.g. "diskconfigs").
+  std::vector<std::pair<std::string, const kube::Informer*>> caches;
 };
 
 class Probes {
  public:
-  explicit Probes(ProbeSources sources) : sources_(sources) {}
+  explicit Probes(ProbeSources sources) : sources_(std::move(sources)) {}
 
   // From now on readiness fails, so that endpoints drop this replica while it
   // still answers the requests already routed to it.

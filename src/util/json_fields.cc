@@ -102,4 +102,9 @@ std::string StringOr(const json& object, std::string_view key, std::string_view 
                                                   : std::string(fallback);
 }
 
+std::string StringAt(const json& object, std::initializer_list<std::string_view> keys) {
+  const json* found = FindMember(object, keys);
+  return found != nullptr && found->is_string() ? found->get<std::string>() : std::string();
+}
+
 }  // namespace discoblocks

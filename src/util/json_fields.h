@@ -55,4 +55,9 @@ Result<nlohmann::json*> ArrayMember(nlohmann::json& object, std::string_view key
 std::string StringOr(const nlohmann::json& object, std::string_view key,
                      std::string_view fallback = "");
 
+// The string at object[keys[0]][keys[1]]... (FindMember), or "" when there is
+// none or it is not a string. For names and labels read from cached objects,
+// where a missing or odd value simply matches nothing.
+std::string StringAt(const nlohmann::json& object, std::initializer_list<std::string_view> keys);
+
 }  // namespace discoblocks

@@ -388,10 +388,12 @@ TEST_F(WebhookEndToEnd, DriverChangesTakeEffectWithoutARestart) {
   EXPECT_EQ(readyz().out.find("did not load"), std::string::npos) << readyz().out;
 }
 
-// Removing a finalizer is an UPDATE that leaves the spec alone. Once the
-// StorageClass is gone it used to be refused ("storage-class-exists"), so the
-// DiskConfig could never finish deleting.
-TEST_F(WebhookEndToEnd, AFinalizerComesOffAfterTheStorageClassIsGone) {
+// Removing a finalizer is an UPDATE that leaves the spec alone; it used to be
+// refused once the StorageClass was gone ("storage-class-exists"), so the
+// DiskConfig could never finish deleting. Now serve's controllers keep the
+// StorageClass (finalizer discoblocks.ondat.io/in-use) while the DiskConfig
+// names it: its deletion waits for the DiskConfig's, which still completes.
+TEST_F(WebhookEndToEnd, AStorageClassInUseWaitsForItsDiskConfigWhichStillGoes) {
   const ControlPlane& cluster = ControlPlane::Get();
   json storage_class = testing::Fixture("storageclasses/ebs-gp3.yaml");
   storage_class["metadata"]["name"] = "e2e-going-away";
@@ -400,26 +402,33 @@ TEST_F(WebhookEndToEnd, AFinalizerComesOffAfterTheStorageClassIsGone) {
   json held = DiskConfig(spec, "held");
   held["metadata"]["finalizers"] = {"discoblocks.ondat.io/e2e"};
   ASSERT_TRUE(Eventually([&] { return Apply(held).exit_code == 0; }));
+  const auto get_class = [&] {
+    return cluster.Kubectl({"get", "storageclass", "e2e-going-away", "-o", "json"});
+  };
+  ASSERT_TRUE(Eventually(
+      [&] { return get_class().out.find("discoblocks.ondat.io/in-use") != std::string::npos; }));
 
-  const auto class_deleted = cluster.Kubectl({"delete", "storageclass", "e2e-going-away"});
+  const auto class_deleted =
+      cluster.Kubectl({"delete", "storageclass", "e2e-going-away", "--wait=false"});
   ASSERT_EQ(class_deleted.exit_code, 0) << class_deleted.err;
-  // Once the webhook's cache has seen it go, new DiskConfigs naming it are refused...
-  ASSERT_TRUE(Eventually([&] {
-    return Apply(DiskConfig(spec, "too-late")).err.find("storage-class-exists") !=
-           std::string::npos;
-  }));
-  // ...but the one being deleted still loses its finalizer, and goes.
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  EXPECT_EQ(get_class().exit_code, 0) << "deleted while a DiskConfig names it";
+
+  // The DiskConfig being deleted loses its finalizers (ours by the
+  // controller), and goes; then so does the StorageClass.
   const auto deleting =
       cluster.Kubectl({"delete", "diskconfig", "held", "-n", Namespace(), "--wait=false"});
   ASSERT_EQ(deleting.exit_code, 0) << deleting.err;
-  const auto unfinalized =
-      cluster.Kubectl({"patch", "diskconfig", "held", "-n", Namespace(), "--type=merge", "-p",
-                       R"({"metadata":{"finalizers":null}})"});
+  const auto unfinalized = cluster.Kubectl(
+      {"patch", "diskconfig", "held", "-n", Namespace(), "--type=json", "-p",
+       R"([{"op":"test","path":"/metadata/finalizers/0","value":"discoblocks.ondat.io/e2e"},)"
+       R"({"op":"remove","path":"/metadata/finalizers/0"}])"});
   EXPECT_EQ(unfinalized.exit_code, 0) << unfinalized.err;
   EXPECT_TRUE(Eventually([&] {
     return cluster.Kubectl({"get", "diskconfig", "held", "-n", Namespace()}).err.find("NotFound") !=
            std::string::npos;
   }));
+  EXPECT_TRUE(Eventually([&] { return get_class().err.find("NotFound") != std::string::npos; }));
 }
 
 TEST_F(WebhookEndToEnd, HealthAndMetrics) {

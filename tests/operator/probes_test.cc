@@ -1,5 +1,6 @@
 // /healthz and /readyz from the state `serve` keeps: a stuck driver pool fails
-// liveness; shutting down fails readiness; drivers are reported, not required.
+// liveness; shutting down, or a cache not synced, fails readiness; drivers are
+// reported, not required.
 #include "operator/probes.h"
 
 #include <future>
@@ -16,7 +17,7 @@ using namespace std::chrono_literals;
 
 TEST(ProbesTest, LivenessFailsWhenTheDriverPoolStopsMakingProgress) {
   WorkerPool pool({"driver workers", 1, 4});
-  Probes probes({nullptr, nullptr, &pool, 50ms});
+  Probes probes({nullptr, nullptr, &pool, 50ms, {}});
   EXPECT_EQ(probes.Liveness().status, 200);
 
   std::promise<void> release;
@@ -47,7 +48,7 @@ TEST(ProbesTest, ReadinessReportsMissingDriversWithoutFailingAndFailsWhenShuttin
   options.directory = dir.path() / "no-such-directory";
   const auto registry = drivers::Registry::Load(testing::SharedEngine(), options);
   WorkerPool pool({"driver workers", 2, 8});
-  Probes probes({registry.get(), nullptr, &pool, 1h});
+  Probes probes({registry.get(), nullptr, &pool, 1h, {}});
 
   auto ready = probes.Readiness();
   EXPECT_EQ(ready.status, 200) << ready.body;
@@ -61,6 +62,19 @@ TEST(ProbesTest, ReadinessReportsMissingDriversWithoutFailingAndFailsWhenShuttin
   EXPECT_EQ(ready.status, 503);
   EXPECT_NE(ready.body.find("shutting down"), std::string::npos) << ready.body;
   EXPECT_EQ(probes.Liveness().status, 200) << "draining is not dying";
+}
+
+TEST(ProbesTest, ReadinessWaitsForEveryCacheGiven) {
+  // An informer that is never started never syncs.
+  kube::ClientConfig config;
+  config.server = "https://127.0.0.1:1";
+  auto client = kube::Client::Create(config);
+  ASSERT_TRUE(client.ok()) << client.error().message;
+  const kube::Informer never_synced(*client, kube::resources::kDiskConfigs, {});
+  Probes probes({nullptr, nullptr, nullptr, 1h, {{"diskconfigs", &never_synced}}});
+  const auto ready = probes.Readiness();
+  EXPECT_EQ(ready.status, 503);
+  EXPECT_NE(ready.body.find("diskconfigs: not synced"), std::string::npos) << ready.body;
 }
 
 }  // namespace

@@ -222,5 +222,14 @@ TEST(JsonFieldsTest, WrongTypesNameTheField) {
   EXPECT_EQ(StringOr(object, "s", "dflt"), "text");
 }
 
+TEST(JsonFieldsTest, StringAtFollowsAPathAndGivesEmptyForAnythingElse) {
+  const json pod = {{"metadata", {{"name", "db-0"}, {"labels", {{"app", 7}}}}}, {"spec", "odd"}};
+  EXPECT_EQ(StringAt(pod, {"metadata", "name"}), "db-0");
+  EXPECT_EQ(StringAt(pod, {"metadata", "labels", "app"}), "");  // a number
+  EXPECT_EQ(StringAt(pod, {"metadata", "namespace"}), "");      // absent
+  EXPECT_EQ(StringAt(pod, {"spec", "nodeName"}), "");           // a string on the way
+  EXPECT_EQ(StringAt(json::array({1, 2}), {"metadata"}), "");
+}
+
 }  // namespace
 }  // namespace discoblocks
