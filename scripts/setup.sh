@@ -30,6 +30,7 @@ log() { printf 'setup: %s\n' "$*" >&2; }
 debian_packages=(
   cmake ninja-build g++ pkg-config
   clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32 wabt
+  libc++-14-dev-wasm32 libc++abi-14-dev-wasm32
   libclang-rt-14-dev
   nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcurl4-openssl-dev openssl libboost-dev

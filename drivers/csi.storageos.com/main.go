@@ -11,7 +11,7 @@
 package main
 
 import (
-	"discoblocks.dev/drivers/internal/driverio"
+	"github.com/discoblocks/discoblocks/sdk/go/driver"
 )
 
 // main is required by the toolchain but never runs: the host calls
@@ -19,7 +19,7 @@ import (
 func main() {}
 
 //go:wasmexport IsStorageClassValid
-func IsStorageClassValid() { driverio.Run(isStorageClassValid) }
+func IsStorageClassValid() { driver.Run(isStorageClassValid) }
 
 // GetStorageClassAllowedTopology prints nothing: StorageOS volumes are reachable
 // from every node of the cluster, so there is no topology to pin.
@@ -28,18 +28,29 @@ func IsStorageClassValid() { driverio.Run(isStorageClassValid) }
 func GetStorageClassAllowedTopology() {}
 
 //go:wasmexport GetPVCStub
-func GetPVCStub() { driverio.Run(driverio.PVCStub) }
+func GetPVCStub() { driver.Run(driver.GetPVCStub(driver.PVCStub)) }
 
 //go:wasmexport GetCSIDriverNamespace
-func GetCSIDriverNamespace() { driverio.Run(constant("storageos")) }
+func GetCSIDriverNamespace() {
+	driver.Run(driver.GetCSIDriverNamespace(driver.Constant(driver.Text("storageos"))))
+}
 
 //go:wasmexport GetCSIDriverPodLabels
 func GetCSIDriverPodLabels() {
-	driverio.Run(constant(`{"app":"storageos","app.kubernetes.io/component":"csi"}`))
+	driver.Run(driver.GetCSIDriverPodLabels(driver.Constant(driver.Labels(map[string]string{
+		"app": "storageos", "app.kubernetes.io/component": "csi",
+	}))))
 }
 
+// GetPreMountCommand prints the fragment below.
+//
+// It reads no input (the job sets PV_NAME from the PV), so it is a plain function
+// of the Env rather than the typed adapter, which would require the PV.
+//
 //go:wasmexport GetPreMountCommand
-func GetPreMountCommand() { driverio.Run(constant(preMountCommand)) }
+func GetPreMountCommand() {
+	driver.Run(func(driver.Env) driver.Result { return driver.Text(preMountCommand) })
+}
 
 // GetPreResizeCommand prints nothing: StorageOS grows the file system itself
 // (see IsFileSystemManaged), so the resize job needs no device.
@@ -51,7 +62,9 @@ func GetPreResizeCommand() {}
 // along with the volume.
 //
 //go:wasmexport IsFileSystemManaged
-func IsFileSystemManaged() { driverio.Run(constant("true")) }
+func IsFileSystemManaged() {
+	driver.Run(driver.IsFileSystemManaged(driver.Constant(driver.Bool(true, ""))))
+}
 
 // WaitForVolumeAttachmentMeta prints nothing: the volume is found by its PV
 // name, so there is no attachment metadata to wait for.
@@ -59,32 +72,23 @@ func IsFileSystemManaged() { driverio.Run(constant("true")) }
 //go:wasmexport WaitForVolumeAttachmentMeta
 func WaitForVolumeAttachmentMeta() {}
 
-// constant returns a driver function that always prints s.
-func constant(s string) func(driverio.Env) driverio.Result {
-	return func(driverio.Env) driverio.Result { return driverio.Text(s) }
-}
-
 // isStorageClassValid accepts only StorageClasses the operator can work with:
 // volumes must be provisioned as soon as the claim exists (Immediate), which is
 // how the operator drives StorageOS, and must be expandable since growing disks
 // is the point of Discoblocks.
-func isStorageClassValid(env driverio.Env) driverio.Result {
-	sc, err := env.JSONObject("STORAGE_CLASS_JSON")
-	if err != nil {
-		return driverio.Fail("%v", err)
-	}
+var isStorageClassValid = driver.IsStorageClassValid(func(sc driver.StorageClass) driver.Result {
 	// Both fields are optional; a JSON null counts as absent, as it does for the
 	// API server. A present mode must be exactly Immediate.
-	if mode := driverio.Field(sc, "volumeBindingMode"); mode != nil {
-		if s, ok := driverio.String(mode); !ok || s != "Immediate" {
-			return driverio.Bool(false, "only volumeBindingMode Immediate is supported")
+	if sc.VolumeBindingMode.Set {
+		if s, ok := sc.VolumeBindingMode.Get(); !ok || s != "Immediate" {
+			return driver.Bool(false, "only volumeBindingMode Immediate is supported")
 		}
 	}
-	if !driverio.IsTrue(sc, "allowVolumeExpansion") {
-		return driverio.Bool(false, "only allowVolumeExpansion true is supported")
+	if !sc.AllowVolumeExpansion.Or(false) {
+		return driver.Bool(false, "only allowVolumeExpansion true is supported")
 	}
-	return driverio.Bool(true, "")
-}
+	return driver.Bool(true, "")
+})
 
 // preMountCommand is a POSIX sh fragment run by the mount job (privileged, with
 // the node's root file system at /host and the node's PID namespace). It finds

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"discoblocks.dev/drivers/internal/driverio"
+	"github.com/discoblocks/discoblocks/sdk/go/driver"
 )
 
 func TestIsStorageClassValid(t *testing.T) {
@@ -15,28 +15,28 @@ func TestIsStorageClassValid(t *testing.T) {
 	const expansion = "only allowVolumeExpansion true is supported"
 	for _, tc := range []struct {
 		name, sc string
-		want     driverio.Result
+		want     driver.Result
 	}{
 		{"storageos", `{"apiVersion":"storage.k8s.io/v1","kind":"StorageClass","metadata":{"name":"storageos"},"provisioner":"csi.storageos.com","parameters":{"csi.storage.k8s.io/fstype":"ext4","storageos.com/replicas":"1"},"allowVolumeExpansion":true,"volumeBindingMode":"Immediate"}`,
-			driverio.Result{Stdout: "true"}},
+			driver.Result{Stdout: "true"}},
 		{"storageos-wffc", `{"metadata":{"name":"storageos-wffc"},"provisioner":"csi.storageos.com","allowVolumeExpansion":true,"volumeBindingMode":"WaitForFirstConsumer"}`,
-			driverio.Result{Stdout: "false", Stderr: immediate}},
-		{"mode absent", `{"allowVolumeExpansion":true}`, driverio.Result{Stdout: "true"}},
-		{"mode null", `{"allowVolumeExpansion":true,"volumeBindingMode":null}`, driverio.Result{Stdout: "true"}},
+			driver.Result{Stdout: "false", Stderr: immediate}},
+		{"mode absent", `{"allowVolumeExpansion":true}`, driver.Result{Stdout: "true"}},
+		{"mode null", `{"allowVolumeExpansion":true,"volumeBindingMode":null}`, driver.Result{Stdout: "true"}},
 		{"mode checked first", `{"volumeBindingMode":"WaitForFirstConsumer"}`,
-			driverio.Result{Stdout: "false", Stderr: immediate}},
-		{"no expansion", `{"volumeBindingMode":"Immediate"}`, driverio.Result{Stdout: "false", Stderr: expansion}},
-		{"expansion false", `{"allowVolumeExpansion":false}`, driverio.Result{Stdout: "false", Stderr: expansion}},
+			driver.Result{Stdout: "false", Stderr: immediate}},
+		{"no expansion", `{"volumeBindingMode":"Immediate"}`, driver.Result{Stdout: "false", Stderr: expansion}},
+		{"expansion false", `{"allowVolumeExpansion":false}`, driver.Result{Stdout: "false", Stderr: expansion}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e := driverio.MapEnv(map[string]string{"STORAGE_CLASS_JSON": tc.sc})
+			e := driver.MapEnv(map[string]string{"STORAGE_CLASS_JSON": tc.sc})
 			if got := isStorageClassValid(e); got != tc.want {
 				t.Errorf("got %+v, want %+v", got, tc.want)
 			}
 		})
 	}
 
-	got := isStorageClassValid(driverio.MapEnv(map[string]string{"STORAGE_CLASS_JSON": "not json"}))
+	got := isStorageClassValid(driver.MapEnv(map[string]string{"STORAGE_CLASS_JSON": "not json"}))
 	if got.Stdout != "" || !strings.HasPrefix(got.Stderr, "STORAGE_CLASS_JSON is not valid JSON: ") {
 		t.Errorf("malformed: got %+v", got)
 	}

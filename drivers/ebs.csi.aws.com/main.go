@@ -14,7 +14,7 @@ import (
 	"fmt"
 	"strings"
 
-	"discoblocks.dev/drivers/internal/driverio"
+	"github.com/discoblocks/discoblocks/sdk/go/driver"
 )
 
 // main is required by the toolchain but never runs: the host calls
@@ -32,31 +32,37 @@ const (
 )
 
 //go:wasmexport IsStorageClassValid
-func IsStorageClassValid() { driverio.Run(isStorageClassValid) }
+func IsStorageClassValid() { driver.Run(isStorageClassValid) }
 
 //go:wasmexport GetStorageClassAllowedTopology
-func GetStorageClassAllowedTopology() { driverio.Run(storageClassAllowedTopology) }
+func GetStorageClassAllowedTopology() { driver.Run(storageClassAllowedTopology) }
 
 //go:wasmexport GetPVCStub
-func GetPVCStub() { driverio.Run(driverio.PVCStub) }
+func GetPVCStub() { driver.Run(driver.GetPVCStub(driver.PVCStub)) }
 
 //go:wasmexport GetCSIDriverNamespace
-func GetCSIDriverNamespace() { driverio.Run(constant("kube-system")) }
+func GetCSIDriverNamespace() {
+	driver.Run(driver.GetCSIDriverNamespace(driver.Constant(driver.Text("kube-system"))))
+}
 
 //go:wasmexport GetCSIDriverPodLabels
-func GetCSIDriverPodLabels() { driverio.Run(constant(`{"app":"ebs-csi-controller"}`)) }
+func GetCSIDriverPodLabels() {
+	driver.Run(driver.GetCSIDriverPodLabels(driver.Constant(driver.Labels(map[string]string{"app": "ebs-csi-controller"}))))
+}
 
 //go:wasmexport GetPreMountCommand
-func GetPreMountCommand() { driverio.Run(preMountCommand) }
+func GetPreMountCommand() { driver.Run(preMountCommand) }
 
 //go:wasmexport GetPreResizeCommand
-func GetPreResizeCommand() { driverio.Run(preResizeCommand) }
+func GetPreResizeCommand() { driver.Run(preResizeCommand) }
 
 // IsFileSystemManaged is false: the EBS CSI driver grows the volume but leaves
 // the file system of a volume mounted by Discoblocks to the resize job.
 //
 //go:wasmexport IsFileSystemManaged
-func IsFileSystemManaged() { driverio.Run(constant("false")) }
+func IsFileSystemManaged() {
+	driver.Run(driver.IsFileSystemManaged(driver.Constant(driver.Bool(false, ""))))
+}
 
 // WaitForVolumeAttachmentMeta prints nothing: the device is found by its serial,
 // so there is no attachment metadata to wait for.
@@ -64,65 +70,45 @@ func IsFileSystemManaged() { driverio.Run(constant("false")) }
 //go:wasmexport WaitForVolumeAttachmentMeta
 func WaitForVolumeAttachmentMeta() {}
 
-// constant returns a driver function that always prints s.
-func constant(s string) func(driverio.Env) driverio.Result {
-	return func(driverio.Env) driverio.Result { return driverio.Text(s) }
-}
-
 // isStorageClassValid accepts only StorageClasses the operator can work with:
 // volumes must be created lazily in the zone of the pod's node
 // (WaitForFirstConsumer), and must be expandable since growing disks is the
 // point of Discoblocks.
-func isStorageClassValid(env driverio.Env) driverio.Result {
-	sc, err := env.JSONObject("STORAGE_CLASS_JSON")
-	if err != nil {
-		return driverio.Fail("%v", err)
-	}
+var isStorageClassValid = driver.IsStorageClassValid(func(sc driver.StorageClass) driver.Result {
 	// Both fields are optional; a JSON null counts as absent, as it does for the
 	// API server. A present mode must be exactly WaitForFirstConsumer.
-	if mode := driverio.Field(sc, "volumeBindingMode"); mode != nil {
-		if s, ok := driverio.String(mode); !ok || s != "WaitForFirstConsumer" {
-			return driverio.Bool(false, "only volumeBindingMode WaitForFirstConsumer is supported")
+	if sc.VolumeBindingMode.Set {
+		if s, ok := sc.VolumeBindingMode.Get(); !ok || s != "WaitForFirstConsumer" {
+			return driver.Bool(false, "only volumeBindingMode WaitForFirstConsumer is supported")
 		}
 	}
-	if !driverio.IsTrue(sc, "allowVolumeExpansion") {
-		return driverio.Bool(false, "only allowVolumeExpansion true is supported")
+	if !sc.AllowVolumeExpansion.Or(false) {
+		return driver.Bool(false, "only allowVolumeExpansion true is supported")
 	}
-	return driverio.Bool(true, "")
-}
+	return driver.Bool(true, "")
+})
 
 // storageClassAllowedTopology pins new volumes to the zone of the node the pod
 // runs on.
-func storageClassAllowedTopology(env driverio.Env) driverio.Result {
-	node, err := env.JSONObject("NODE_JSON")
-	if err != nil {
-		return driverio.Fail("%v", err)
-	}
+var storageClassAllowedTopology = driver.GetStorageClassAllowedTopology(func(node driver.Node) driver.Result {
 	// An empty zone would give a selector no node can satisfy, so it is treated
 	// like a missing label.
-	zone, ok := driverio.String(node, "metadata", "labels", zoneLabel)
+	zone, ok := node.Label(zoneLabel).Get()
 	if !ok || zone == "" {
-		return driverio.Fail("metadata.labels.'%s' not found", zoneLabel)
+		return driver.Fail("metadata.labels.'%s' not found", zoneLabel)
 	}
-	b := []byte(`[{"matchLabelExpressions":[{"key":`)
-	b = driverio.AppendString(b, zoneLabel)
-	b = append(b, `,"values":[`...)
-	b = driverio.AppendString(b, zone)
-	b = append(b, "]}]}]"...)
-	return driverio.Text(string(b))
-}
+	return driver.Topology(driver.TopologyTerm{MatchLabelExpressions: []driver.LabelRequirement{
+		{Key: zoneLabel, Values: []string{zone}},
+	}})
+})
 
 // volumeSerial returns the NVMe serial number of the PV's EBS volume: on Nitro
 // instances it is the volume ID without its dash (vol-0abc… → vol0abc…).
 //
 // The handle comes from a cluster object and ends up in a shell command run as
 // root on the node, so it is restricted to the characters of a volume ID.
-func volumeSerial(env driverio.Env) (string, error) {
-	pv, err := env.JSONObject("PERSISTENT_VOLUME_JSON")
-	if err != nil {
-		return "", err
-	}
-	handle, ok := driverio.String(pv, "spec", "csi", "volumeHandle")
+func volumeSerial(pv driver.PersistentVolume) (string, error) {
+	handle, ok := pv.VolumeHandle.Get()
 	if !ok || handle == "" {
 		return "", errors.New("spec.csi.volumeHandle not found")
 	}
@@ -180,19 +166,19 @@ if ! chroot /host nsenter --target 1 --mount blkid -p "$DEV" >/dev/null 2>&1; th
 fi`
 
 // preMountCommand finds the disk and formats it if it is new.
-func preMountCommand(env driverio.Env) driverio.Result {
-	serial, err := volumeSerial(env)
+var preMountCommand = driver.GetPreMountCommand(func(in driver.VolumeInputs) driver.Result {
+	serial, err := volumeSerial(in.PV)
 	if err != nil {
-		return driverio.Fail("%v", err)
+		return driver.Fail("%v", err)
 	}
-	return driverio.Text(strings.ReplaceAll(findDeviceCommand, "@SERIAL@", serial) + formatCommand)
-}
+	return driver.Text(strings.ReplaceAll(findDeviceCommand, "@SERIAL@", serial) + formatCommand)
+})
 
 // preResizeCommand finds the disk; the resize job grows its file system.
-func preResizeCommand(env driverio.Env) driverio.Result {
-	serial, err := volumeSerial(env)
+var preResizeCommand = driver.GetPreResizeCommand(func(in driver.VolumeInputs) driver.Result {
+	serial, err := volumeSerial(in.PV)
 	if err != nil {
-		return driverio.Fail("%v", err)
+		return driver.Fail("%v", err)
 	}
-	return driverio.Text(strings.ReplaceAll(findDeviceCommand, "@SERIAL@", serial))
-}
+	return driver.Text(strings.ReplaceAll(findDeviceCommand, "@SERIAL@", serial))
+})

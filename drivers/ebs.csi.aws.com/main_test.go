@@ -7,15 +7,15 @@ import (
 	"strings"
 	"testing"
 
-	"discoblocks.dev/drivers/internal/driverio"
+	"github.com/discoblocks/discoblocks/sdk/go/driver"
 )
 
-func env(kv ...string) driverio.Env {
+func env(kv ...string) driver.Env {
 	m := map[string]string{}
 	for i := 0; i+1 < len(kv); i += 2 {
 		m[kv[i]] = kv[i+1]
 	}
-	return driverio.MapEnv(m)
+	return driver.MapEnv(m)
 }
 
 func TestIsStorageClassValid(t *testing.T) {
@@ -23,22 +23,22 @@ func TestIsStorageClassValid(t *testing.T) {
 	const expansion = "only allowVolumeExpansion true is supported"
 	for _, tc := range []struct {
 		name, sc string
-		want     driverio.Result
+		want     driver.Result
 	}{
 		{"ebs-gp3", `{"apiVersion":"storage.k8s.io/v1","kind":"StorageClass","metadata":{"name":"ebs-gp3"},"provisioner":"ebs.csi.aws.com","parameters":{"type":"gp3","csi.storage.k8s.io/fstype":"ext4"},"allowVolumeExpansion":true,"reclaimPolicy":"Retain","volumeBindingMode":"WaitForFirstConsumer"}`,
-			driverio.Result{Stdout: "true"}},
+			driver.Result{Stdout: "true"}},
 		{"ebs-no-expansion", `{"metadata":{"name":"ebs-no-expansion"},"provisioner":"ebs.csi.aws.com","volumeBindingMode":"WaitForFirstConsumer"}`,
-			driverio.Result{Stdout: "false", Stderr: expansion}},
+			driver.Result{Stdout: "false", Stderr: expansion}},
 		{"ebs-immediate", `{"metadata":{"name":"ebs-immediate"},"provisioner":"ebs.csi.aws.com","allowVolumeExpansion":true,"volumeBindingMode":"Immediate"}`,
-			driverio.Result{Stdout: "false", Stderr: wffc}},
+			driver.Result{Stdout: "false", Stderr: wffc}},
 		{"mode checked first", `{"allowVolumeExpansion":false,"volumeBindingMode":"Immediate"}`,
-			driverio.Result{Stdout: "false", Stderr: wffc}},
-		{"mode absent", `{"allowVolumeExpansion":true}`, driverio.Result{Stdout: "true"}},
-		{"mode null", `{"allowVolumeExpansion":true,"volumeBindingMode":null}`, driverio.Result{Stdout: "true"}},
+			driver.Result{Stdout: "false", Stderr: wffc}},
+		{"mode absent", `{"allowVolumeExpansion":true}`, driver.Result{Stdout: "true"}},
+		{"mode null", `{"allowVolumeExpansion":true,"volumeBindingMode":null}`, driver.Result{Stdout: "true"}},
 		{"mode not a string", `{"allowVolumeExpansion":true,"volumeBindingMode":1}`,
-			driverio.Result{Stdout: "false", Stderr: wffc}},
-		{"expansion false", `{"allowVolumeExpansion":false}`, driverio.Result{Stdout: "false", Stderr: expansion}},
-		{"expansion a string", `{"allowVolumeExpansion":"true"}`, driverio.Result{Stdout: "false", Stderr: expansion}},
+			driver.Result{Stdout: "false", Stderr: wffc}},
+		{"expansion false", `{"allowVolumeExpansion":false}`, driver.Result{Stdout: "false", Stderr: expansion}},
+		{"expansion a string", `{"allowVolumeExpansion":"true"}`, driver.Result{Stdout: "false", Stderr: expansion}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := isStorageClassValid(env("STORAGE_CLASS_JSON", tc.sc)); got != tc.want {
@@ -49,7 +49,7 @@ func TestIsStorageClassValid(t *testing.T) {
 }
 
 func TestIsStorageClassValidMalformed(t *testing.T) {
-	for _, e := range []driverio.Env{env(), env("STORAGE_CLASS_JSON", "{"), env("STORAGE_CLASS_JSON", `"x"`)} {
+	for _, e := range []driver.Env{env(), env("STORAGE_CLASS_JSON", "{"), env("STORAGE_CLASS_JSON", `"x"`)} {
 		got := isStorageClassValid(e)
 		// Nothing on stdout: the host must see an error, never true or false.
 		if got.Stdout != "" || !strings.HasPrefix(got.Stderr, "STORAGE_CLASS_JSON ") {
@@ -60,12 +60,12 @@ func TestIsStorageClassValidMalformed(t *testing.T) {
 
 func TestStorageClassAllowedTopology(t *testing.T) {
 	const node = `{"apiVersion":"v1","kind":"Node","metadata":{"name":"ip-10-0-1-23.eu-west-1.compute.internal","labels":{"kubernetes.io/os":"linux","topology.kubernetes.io/region":"eu-west-1","topology.kubernetes.io/zone":"eu-west-1a"}}}`
-	want := driverio.Result{Stdout: `[{"matchLabelExpressions":[{"key":"topology.kubernetes.io/zone","values":["eu-west-1a"]}]}]`}
+	want := driver.Result{Stdout: `[{"matchLabelExpressions":[{"key":"topology.kubernetes.io/zone","values":["eu-west-1a"]}]}]`}
 	if got := storageClassAllowedTopology(env("NODE_JSON", node)); got != want {
 		t.Errorf("got %+v, want %+v", got, want)
 	}
 
-	notFound := driverio.Result{Stderr: "metadata.labels.'topology.kubernetes.io/zone' not found"}
+	notFound := driver.Result{Stderr: "metadata.labels.'topology.kubernetes.io/zone' not found"}
 	for _, n := range []string{
 		`{"metadata":{"name":"n"}}`,
 		`{"metadata":{"labels":{"topology.kubernetes.io/region":"eu-west-1"}}}`,
@@ -76,21 +76,21 @@ func TestStorageClassAllowedTopology(t *testing.T) {
 		}
 	}
 
-	if got := storageClassAllowedTopology(env()); got != (driverio.Result{Stderr: "NODE_JSON is not set"}) {
+	if got := storageClassAllowedTopology(env()); got != (driver.Result{Stderr: "NODE_JSON is not set"}) {
 		t.Errorf("without NODE_JSON: got %+v", got)
 	}
 }
 
-func pvEnv(handle string) driverio.Env {
+func pvEnv(handle string) driver.Env {
 	pv := `{"kind":"PersistentVolume","spec":{"csi":{"driver":"ebs.csi.aws.com","volumeHandle":"` + handle + `"}}}`
 	return env("PERSISTENT_VOLUME_JSON", pv, "VOLUME_ATTACHMENT_JSON", "")
 }
 
 func TestPreCommandsErrors(t *testing.T) {
-	for name, f := range map[string]func(driverio.Env) driverio.Result{
+	for name, f := range map[string]func(driver.Env) driver.Result{
 		"mount": preMountCommand, "resize": preResizeCommand,
 	} {
-		notFound := driverio.Result{Stderr: "spec.csi.volumeHandle not found"}
+		notFound := driver.Result{Stderr: "spec.csi.volumeHandle not found"}
 		if got := f(env("PERSISTENT_VOLUME_JSON", `{"spec":{"csi":{}}}`)); got != notFound {
 			t.Errorf("%s without handle: got %+v", name, got)
 		}
@@ -103,7 +103,7 @@ func TestPreCommandsErrors(t *testing.T) {
 				t.Errorf("%s with handle %q: got %+v", name, bad, got)
 			}
 		}
-		if got := f(env()); got != (driverio.Result{Stderr: "PERSISTENT_VOLUME_JSON is not set"}) {
+		if got := f(env()); got != (driver.Result{Stderr: "PERSISTENT_VOLUME_JSON is not set"}) {
 			t.Errorf("%s without PV: got %+v", name, got)
 		}
 	}

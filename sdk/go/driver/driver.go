@@ -1,11 +1,25 @@
-// Package driverio holds the input/output plumbing shared by the Discoblocks
-// drivers (see the driver contract, ABI v1).
+// Package driver is the Go SDK for Discoblocks drivers (the driver contract, ABI
+// v1: docs/driver-abi.md).
 //
 // A driver call gets its inputs from environment variables only and answers on
-// stdout, with reasons and errors on stderr. To keep the driver logic testable on
-// the host, each exported function is a thin wrapper: the logic is a pure
-// function from an [Env] to a [Result], and [Run] connects it to the process.
-package driverio
+// stdout, with reasons and errors on stderr. With this package a driver writes
+// each ABI function as a pure function from typed inputs ([StorageClass], [Node],
+// [PersistentVolume], [VolumeAttachment]) to a [Result]; an adapter per ABI
+// function ([IsStorageClassValid], [GetPreMountCommand], ...) reads and decodes
+// the inputs, applies the contract's outcome rules, and gives a function of an
+// [Env], which [Run] connects to the process:
+//
+//	//go:wasmexport IsStorageClassValid
+//	func IsStorageClassValid() { driver.Run(driver.IsStorageClassValid(valid)) }
+//
+//	func valid(sc driver.StorageClass) driver.Result {
+//		v, ok := sc.AllowVolumeExpansion.Get()
+//		return driver.Bool(ok && v, "only allowVolumeExpansion true is supported")
+//	}
+//
+// Build with GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared. The functions
+// of an Env run on the host too: package drivertest calls them on fixtures.
+package driver
 
 import (
 	"fmt"
@@ -113,10 +127,11 @@ func (e Env) JSONObject(name string) (*fastjson.Value, error) {
 	return v, nil
 }
 
-// Field returns the value at the given path of keys in v, or nil when it is
+// Value returns the value at the given path of keys in v, or nil when it is
 // absent or JSON null: Kubernetes treats an explicit null like an omitted
-// optional field.
-func Field(v *fastjson.Value, keys ...string) *fastjson.Value {
+// optional field. (The typed inputs cover the usual fields; Value, String and
+// IsTrue read the rest of their Raw object.)
+func Value(v *fastjson.Value, keys ...string) *fastjson.Value {
 	f := v.Get(keys...)
 	if f == nil || f.Type() == fastjson.TypeNull {
 		return nil
@@ -127,7 +142,7 @@ func Field(v *fastjson.Value, keys ...string) *fastjson.Value {
 // String returns the string at the given path of keys in v (v itself without
 // keys), and whether it is there and a string.
 func String(v *fastjson.Value, keys ...string) (string, bool) {
-	f := Field(v, keys...)
+	f := Value(v, keys...)
 	if f == nil || f.Type() != fastjson.TypeString {
 		return "", false
 	}
@@ -139,7 +154,7 @@ func String(v *fastjson.Value, keys ...string) (string, bool) {
 // IsTrue reports whether the value at the given path of keys in v is the JSON
 // literal true. A string "true" is not: the API server would have rejected it.
 func IsTrue(v *fastjson.Value, keys ...string) bool {
-	f := Field(v, keys...)
+	f := Value(v, keys...)
 	return f != nil && f.Type() == fastjson.TypeTrue
 }
 
@@ -180,30 +195,4 @@ func AppendString(dst []byte, s string) []byte {
 		i += size
 	}
 	return append(dst, '"')
-}
-
-// PVCStub answers GetPVCStub, which is the same for every driver so far: a
-// minimal PersistentVolumeClaim that the operator completes (labels, capacity,
-// access modes).
-//
-// All three inputs are required: a claim without a name, a namespace or a
-// storage class would be created somewhere unexpected or not at all, and the
-// operator always knows them.
-func PVCStub(env Env) Result {
-	var vals [3]string
-	for i, name := range [...]string{"PVC_NAME", "PVC_NAMESACE", "STORAGE_CLASS_NAME"} {
-		v, err := env.Required(name)
-		if err != nil {
-			return Fail("%v", err)
-		}
-		vals[i] = v
-	}
-	b := []byte(`{"apiVersion":"v1","kind":"PersistentVolumeClaim","metadata":{"name":`)
-	b = AppendString(b, vals[0])
-	b = append(b, `,"namespace":`...)
-	b = AppendString(b, vals[1])
-	b = append(b, `},"spec":{"storageClassName":`...)
-	b = AppendString(b, vals[2])
-	b = append(b, "}}"...)
-	return Text(string(b))
 }

@@ -1,4 +1,4 @@
-package driverio
+package driver
 
 import (
 	"encoding/json"
@@ -66,8 +66,8 @@ func TestJSONObject(t *testing.T) {
 	if s, ok := String(v, "a", "b"); !ok || s != "c" {
 		t.Errorf("String(a.b) = %q, %v", s, ok)
 	}
-	if Field(v, "a", "n") != nil || Field(v, "a", "missing") != nil {
-		t.Error("Field of null or missing is not nil")
+	if Value(v, "a", "n") != nil || Value(v, "a", "missing") != nil {
+		t.Error("Value of null or missing is not nil")
 	}
 	if _, ok := String(v, "a", "t"); ok {
 		t.Error("String of a boolean is ok")
@@ -84,12 +84,12 @@ func TestPVCStub(t *testing.T) {
 		"STORAGE_CLASS_NAME": "ebs-gp3",
 	}
 	want := `{"apiVersion":"v1","kind":"PersistentVolumeClaim","metadata":{"name":"disk-1","namespace":"default"},"spec":{"storageClassName":"ebs-gp3"}}`
-	if got := PVCStub(MapEnv(env)); got != (Result{Stdout: want}) {
+	if got := GetPVCStub(PVCStub)(MapEnv(env)); got != (Result{Stdout: want}) {
 		t.Errorf("PVCStub = %+v, want stdout %s", got, want)
 	}
 
 	env["PVC_NAME"] = `a"b\c` + "\n"
-	got := PVCStub(MapEnv(env))
+	got := GetPVCStub(PVCStub)(MapEnv(env))
 	v, err := fastjson.Parse(got.Stdout)
 	if err != nil {
 		t.Fatalf("PVCStub with special characters is not JSON: %v: %s", err, got.Stdout)
@@ -99,7 +99,7 @@ func TestPVCStub(t *testing.T) {
 	}
 
 	delete(env, "PVC_NAMESACE")
-	if got := PVCStub(MapEnv(env)); got != (Result{Stderr: "PVC_NAMESACE is not set"}) {
+	if got := GetPVCStub(PVCStub)(MapEnv(env)); got != (Result{Stderr: "PVC_NAMESACE is not set"}) {
 		t.Errorf("PVCStub without namespace = %+v", got)
 	}
 }

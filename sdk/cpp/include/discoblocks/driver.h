@@ -1,0 +1,351 @@
+// Discoblocks driver SDK for C++ (header-only), ABI v1 (docs/driver-abi.md).
+//
+// A driver is a WASI preview 1 reactor exporting nine functions. Each one gets its
+// inputs from environment variables and answers on stdout, with reasons and errors
+// on stderr. With this SDK a driver writes each function as a pure function from
+// typed inputs (StorageClass, Node, PersistentVolume, ...) to a Result, and
+// registers it with one macro per ABI function:
+//
+//   discoblocks::driver::Result Valid(const discoblocks::driver::StorageClass& sc) {
+//     return discoblocks::driver::Bool(sc.allow_volume_expansion.value_or(false),
+//                                      "only allowVolumeExpansion true is supported");
+//   }
+//   DISCOBLOCKS_IS_STORAGE_CLASS_VALID(Valid)
+//
+// The SDK reads and parses the inputs (a missing or malformed input is an error
+// naming the variable), applies the contract's outcome rules to the Result, and
+// writes it. The adapters (IsStorageClassValid(env, f), ...) are plain functions
+// of an Env, so the logic can be unit-tested on the host with a MapEnv.
+//
+// Build for wasm32 (Debian: clang-14, lld-14, libc++-14-dev-wasm32,
+// libc++abi-14-dev-wasm32, nlohmann-json3-dev):
+//   clang++-14 --target=wasm32-wasi -mexec-model=reactor -std=c++17 -O2
+//     -fno-exceptions -DJSON_NOEXCEPTION -DJSON_HAS_FILESYSTEM=0
+//     -DJSON_HAS_EXPERIMENTAL_FILESYSTEM=0 -isystem DIR -I sdk/cpp/include
+// where DIR holds only a symlink nlohmann -> /usr/include/nlohmann (never pass
+// -I/usr/include: it would mix glibc's headers into the wasm build).
+#ifndef DISCOBLOCKS_DRIVER_H
+#define DISCOBLOCKS_DRIVER_H
+
+#include <cerrno>
+#include <cstdlib>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <unistd.h>
+
+#include "discoblocks/driver_inputs.h"
+#include "discoblocks/driver_json.h"
+
+namespace discoblocks::driver {
+
+// ---------------------------------------------------------------------------
+// Results
+
+// Everything one call writes.
+struct Result {
+  std::string out;  // stdout: the answer
+  std::string err;  // stderr: the reason of a false, a warning, or the error
+
+  bool operator==(const Result& other) const { return out == other.out && err == other.err; }
+  bool operator!=(const Result& other) const { return !(*this == other); }
+};
+
+// A text answer: a namespace, a shell command, an attachment metadata key.
+inline Result Text(std::string text) { return {std::move(text), {}}; }
+
+// No answer at all (no topology, no command, no metadata key to wait for).
+inline Result Nothing() { return {}; }
+
+// The answer of a boolean function. The host takes stderr after a false as its
+// reason (so it is written only then), and stderr after a true as a warning.
+inline Result Bool(bool value, std::string reason_if_false = {}) {
+  if (value) return {"true", {}};
+  return {"false", std::move(reason_if_false)};
+}
+
+// true, with a warning the host passes on (admission responses' warnings).
+inline Result TrueWithWarning(std::string warning) { return {"true", std::move(warning)}; }
+
+// A call that cannot answer. Stdout stays empty on purpose: for a boolean
+// function the host then reports an error instead of taking the failure for
+// true or false, and for a JSON function it reports stderr as the error.
+inline Result Fail(std::string reason) { return {{}, std::move(reason)}; }
+
+// A JSON answer, compact.
+inline Result JsonAnswer(const Json& value) { return Text(Dump(value)); }
+
+// A TopologySelectorLabelRequirement and a TopologySelectorTerm (core/v1).
+struct LabelRequirement {
+  std::string key;
+  std::vector<std::string> values;
+};
+struct TopologyTerm {
+  std::vector<LabelRequirement> match_label_expressions;
+};
+
+// The answer of GetStorageClassAllowedTopology: nothing when there are no terms
+// (a volume reachable from every node), else the JSON array of the terms.
+inline Result Topology(const std::vector<TopologyTerm>& terms) {
+  if (terms.empty()) return Nothing();
+  Json array = Json::array();
+  for (const TopologyTerm& term : terms) {
+    Json expressions = Json::array();
+    for (const LabelRequirement& requirement : term.match_label_expressions) {
+      expressions.push_back({{"key", requirement.key}, {"values", requirement.values}});
+    }
+    array.push_back({{"matchLabelExpressions", std::move(expressions)}});
+  }
+  return JsonAnswer(array);
+}
+
+// The answer of GetCSIDriverPodLabels.
+inline Result Labels(const std::map<std::string, std::string>& labels) {
+  return JsonAnswer(Json(labels));
+}
+
+// What GetPVCStub is asked for.
+struct PvcRequest {
+  std::string name;
+  std::string namespace_name;  // from PVC_NAMESACE (sic)
+  std::string storage_class_name;
+};
+
+// The usual GetPVCStub answer: a minimal PersistentVolumeClaim that the operator
+// completes (labels, capacity, access modes).
+inline Result PvcStub(const PvcRequest& request) {
+  // Keys in alphabetical order: nlohmann's objects are sorted, and the stub is
+  // compared byte for byte by the host's tests.
+  return JsonAnswer({{"apiVersion", "v1"},
+                     {"kind", "PersistentVolumeClaim"},
+                     {"metadata", {{"name", request.name}, {"namespace", request.namespace_name}}},
+                     {"spec", {{"storageClassName", request.storage_class_name}}}});
+}
+
+// ---------------------------------------------------------------------------
+// Inputs
+
+// Where inputs come from: the process environment in a driver, a map in tests.
+class Env {
+ public:
+  Env() = default;  // the process environment
+  explicit Env(const std::map<std::string, std::string>* values) : values_(values) {}
+
+  std::optional<std::string_view> Get(const char* name) const {
+    if (values_ != nullptr) {
+      const auto it = values_->find(name);
+      if (it == values_->end()) return std::nullopt;
+      return std::string_view(it->second);
+    }
+    const char* value = std::getenv(name);  // NOLINT(concurrency-mt-unsafe): one call at a time
+    if (value == nullptr) return std::nullopt;
+    return std::string_view(value);
+  }
+
+  // A variable that must be set and not empty.
+  Decoded<std::string_view> Required(const char* name) const {
+    const auto value = Get(name);
+    if (!value) return Decoded<std::string_view>::Error(std::string(name) + " is not set");
+    if (value->empty()) return Decoded<std::string_view>::Error(std::string(name) + " is empty");
+    return *value;
+  }
+
+  // A required variable holding a JSON object, decoded as the typed input T
+  // (StorageClass, Node, PersistentVolume, VolumeAttachment).
+  template <class T>
+  Decoded<T> Input() const {
+    const auto text = Required(T::kVar);
+    if (!text) return Decoded<T>::Error(text.error());
+    return Decode<T>(*text);
+  }
+
+ private:
+  const std::map<std::string, std::string>* values_ = nullptr;
+};
+
+// The inputs of GetPreMountCommand and GetPreResizeCommand. The attachment is
+// only read on demand: most drivers do not need it, and the host passes an empty
+// string for it when there is none.
+struct VolumeInputs {
+  PersistentVolume pv;
+  const Env* env = nullptr;
+
+  // The VolumeAttachment, or nullopt when VOLUME_ATTACHMENT_JSON is unset or empty.
+  Decoded<std::optional<VolumeAttachment>> Attachment() const {
+    using R = Decoded<std::optional<VolumeAttachment>>;
+    const auto text = env->Get(kVolumeAttachmentVar);
+    if (!text || text->empty()) return R(std::nullopt);
+    auto attachment = Decode<VolumeAttachment>(*text);
+    if (!attachment) return R::Error(attachment.error());
+    return R(std::move(*attachment));
+  }
+};
+
+// ---------------------------------------------------------------------------
+// Outcome rules
+
+namespace detail {
+
+// A boolean function answers true or false, or fails with an empty stdout.
+inline Result CheckBool(Result result) {
+  if (result.out.empty() || result.out == "true" || result.out == "false") return result;
+  return Fail("driver bug: a boolean function answered " + Quote(result.out, 64));
+}
+
+// Any other function: an error must not leave a partial answer behind, or the
+// host could act on it.
+inline Result CheckAnswer(Result result) {
+  if (!result.err.empty()) result.out.clear();
+  return result;
+}
+
+}  // namespace detail
+
+// ---------------------------------------------------------------------------
+// Adapters: one per ABI function, from the process (or a test's) Env to a Result.
+
+template <class F>
+Result IsStorageClassValid(const Env& env, F&& f) {
+  const auto sc = env.Input<StorageClass>();
+  if (!sc) return Fail(sc.error());
+  return detail::CheckBool(f(*sc));
+}
+
+template <class F>
+Result GetStorageClassAllowedTopology(const Env& env, F&& f) {
+  const auto node = env.Input<Node>();
+  if (!node) return Fail(node.error());
+  return detail::CheckAnswer(f(*node));
+}
+
+// The three names are required and must be UTF-8: a claim without a name, a
+// namespace or a storage class would be created somewhere unexpected or not at
+// all, and the operator always knows them.
+template <class F>
+Result GetPVCStub(const Env& env, F&& f) {
+  PvcRequest request;
+  const std::pair<const char*, std::string*> fields[] = {
+      {kPvcNameVar, &request.name},
+      {kPvcNamespaceVar, &request.namespace_name},
+      {kStorageClassNameVar, &request.storage_class_name}};
+  for (const auto& [name, target] : fields) {
+    const auto value = env.Required(name);
+    if (!value) return Fail(value.error());
+    if (!IsUtf8(*value)) return Fail(std::string(name) + " is not valid UTF-8");
+    target->assign(value->data(), value->size());
+  }
+  return detail::CheckAnswer(f(request));
+}
+
+template <class F>
+Result GetCSIDriverNamespace(const Env& /*env*/, F&& f) {
+  return detail::CheckAnswer(f());
+}
+
+template <class F>
+Result GetCSIDriverPodLabels(const Env& /*env*/, F&& f) {
+  return detail::CheckAnswer(f());
+}
+
+template <class F>
+Result VolumeCommand(const Env& env, F&& f) {
+  auto pv = env.Input<PersistentVolume>();
+  if (!pv) return Fail(pv.error());
+  const VolumeInputs inputs{std::move(*pv), &env};
+  return detail::CheckAnswer(f(inputs));
+}
+
+template <class F>
+Result GetPreMountCommand(const Env& env, F&& f) {
+  return VolumeCommand(env, f);
+}
+
+template <class F>
+Result GetPreResizeCommand(const Env& env, F&& f) {
+  return VolumeCommand(env, f);
+}
+
+template <class F>
+Result IsFileSystemManaged(const Env& /*env*/, F&& f) {
+  return detail::CheckBool(f());
+}
+
+template <class F>
+Result WaitForVolumeAttachmentMeta(const Env& /*env*/, F&& f) {
+  return detail::CheckAnswer(f());
+}
+
+// ---------------------------------------------------------------------------
+// Writing the result
+
+namespace detail {
+
+inline void WriteAll(int fd, std::string_view data) {
+  while (!data.empty()) {
+    const ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;  // nowhere to report it: the host sees a short answer
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+}  // namespace detail
+
+// Writes a result with write(2), not stdio: a reactor never exits, so nothing
+// would flush a stdio buffer.
+inline void Emit(const Result& result) {
+  detail::WriteAll(1, result.out);
+  detail::WriteAll(2, result.err);
+}
+
+}  // namespace discoblocks::driver
+
+// ---------------------------------------------------------------------------
+// Export macros: one per ABI function. The argument is a callable (a function
+// name or a lambda; commas are fine) taking the typed inputs of that function.
+//   DISCOBLOCKS_IS_STORAGE_CLASS_VALID(Result(const StorageClass&))
+//   DISCOBLOCKS_GET_STORAGE_CLASS_ALLOWED_TOPOLOGY(Result(const Node&))
+//   DISCOBLOCKS_GET_PVC_STUB(Result(const PvcRequest&)), e.g. driver::PvcStub
+//   DISCOBLOCKS_GET_CSI_DRIVER_NAMESPACE(Result())
+//   DISCOBLOCKS_GET_CSI_DRIVER_POD_LABELS(Result())
+//   DISCOBLOCKS_GET_PRE_MOUNT_COMMAND(Result(const VolumeInputs&))
+//   DISCOBLOCKS_GET_PRE_RESIZE_COMMAND(Result(const VolumeInputs&))
+//   DISCOBLOCKS_IS_FILE_SYSTEM_MANAGED(Result())
+//   DISCOBLOCKS_WAIT_FOR_VOLUME_ATTACHMENT_META(Result())
+// On the host (tests) the export becomes a plain extern "C" function.
+#if defined(__wasm__)
+#define DISCOBLOCKS_DRIVER_EXPORT_(abi_name) \
+  extern "C" __attribute__((export_name(#abi_name))) void discoblocks_export_##abi_name()
+#else
+#define DISCOBLOCKS_DRIVER_EXPORT_(abi_name) extern "C" void discoblocks_export_##abi_name()
+#endif
+
+#define DISCOBLOCKS_DRIVER_FUNCTION_(abi_name, ...)                                  \
+  DISCOBLOCKS_DRIVER_EXPORT_(abi_name) {                                             \
+    ::discoblocks::driver::Emit(                                                     \
+        ::discoblocks::driver::abi_name(::discoblocks::driver::Env{}, __VA_ARGS__)); \
+  }
+
+#define DISCOBLOCKS_IS_STORAGE_CLASS_VALID(...) \
+  DISCOBLOCKS_DRIVER_FUNCTION_(IsStorageClassValid, __VA_ARGS__)
+#define DISCOBLOCKS_GET_STORAGE_CLASS_ALLOWED_TOPOLOGY(...) \
+  DISCOBLOCKS_DRIVER_FUNCTION_(GetStorageClassAllowedTopology, __VA_ARGS__)
+#define DISCOBLOCKS_GET_PVC_STUB(...) DISCOBLOCKS_DRIVER_FUNCTION_(GetPVCStub, __VA_ARGS__)
+#define DISCOBLOCKS_GET_CSI_DRIVER_NAMESPACE(...) \
+  DISCOBLOCKS_DRIVER_FUNCTION_(GetCSIDriverNamespace, __VA_ARGS__)
+#define DISCOBLOCKS_GET_CSI_DRIVER_POD_LABELS(...) \
+  DISCOBLOCKS_DRIVER_FUNCTION_(GetCSIDriverPodLabels, __VA_ARGS__)
+#define DISCOBLOCKS_GET_PRE_MOUNT_COMMAND(...) \
+  DISCOBLOCKS_DRIVER_FUNCTION_(GetPreMountCommand, __VA_ARGS__)
+#define DISCOBLOCKS_GET_PRE_RESIZE_COMMAND(...) \
+  DISCOBLOCKS_DRIVER_FUNCTION_(GetPreResizeCommand, __VA_ARGS__)
+#define DISCOBLOCKS_IS_FILE_SYSTEM_MANAGED(...) \
+  DISCOBLOCKS_DRIVER_FUNCTION_(IsFileSystemManaged, __VA_ARGS__)
+#define DISCOBLOCKS_WAIT_FOR_VOLUME_ATTACHMENT_META(...) \
+  DISCOBLOCKS_DRIVER_FUNCTION_(WaitForVolumeAttachmentMeta, __VA_ARGS__)
+
+#endif  // DISCOBLOCKS_DRIVER_H
