@@ -160,11 +160,13 @@ func volumeID(pv driver.PersistentVolume) (string, error) {
 
 // findDeviceCommand sets DEV to the logical volume named @ID@ in whichever
 // volume group its device class uses (the PV does not say which): LVM keeps a
-// /dev/<volume group>/<logical volume> link for every active volume. More than
-// one match is refused rather than guessed.
+// /dev/<volume group>/<logical volume> symlink for every active volume. Only
+// symlinks count, so that a device node of the same name (topolvm-node makes
+// them under /dev/topolvm when it publishes a volume) is not taken for a second
+// volume. More than one match is refused rather than guessed.
 const findDeviceCommand = `DEV=
 for l in /dev/*/@ID@; do
-  [ -b "$l" ] || continue
+  [ -L "$l" ] && [ -b "$l" ] || continue
   if [ -n "$DEV" ]; then
     echo "more than one logical volume named @ID@" >&2
     exit 1

@@ -158,6 +158,17 @@ func TestPreCommandsFindTheLogicalVolume(t *testing.T) {
 			t.Errorf("resize formats: %q", resize.Stdout)
 		}
 		// Missing, or in two volume groups: the job fails rather than guess.
+		// A device node that is not an LVM symlink is not a second volume.
+		dev, path, _ := fakeDev(t, []string{"vg-ssd/" + id}, "0")
+		if err := os.MkdirAll(filepath.Join(dev, "topolvm"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dev, "topolvm", id), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := run(t, shell, resize.Stdout, dev, path); err != nil || got != "DEV="+filepath.Join(dev, "dm-0") {
+			t.Errorf("%s: with /dev/topolvm: %q, %v", shell, got, err)
+		}
 		for _, volumes := range [][]string{{"vg-ssd/other"}, {"vg-a/" + id, "vg-b/" + id}} {
 			dev, path, _ := fakeDev(t, volumes, "0")
 			if got, err := run(t, shell, resize.Stdout, dev, path); err == nil || got != "" {
