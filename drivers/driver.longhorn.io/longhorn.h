@@ -83,6 +83,11 @@ inline sdk::Result IsStorageClassValid(const sdk::StorageClass& sc) {
   if (const std::string* engine = param("dataEngine"); engine && !OneOf(*engine, {"v1", "v2"})) {
     return sdk::Bool(false, "parameters.dataEngine must be v1 or v2");
   }
+  // An encrypted volume is used through the dm-crypt device Longhorn opens on
+  // top of /dev/longhorn/<name>, which the device lookup does not know.
+  if (const std::string* encrypted = param("encrypted"); encrypted && *encrypted == "true") {
+    return sdk::Bool(false, "parameters.encrypted true is not supported");
+  }
   // Longhorn volumes attach on any node, so both binding modes work; only
   // expansion is required, since growing disks is the point of Discoblocks.
   if (!sc.allow_volume_expansion.value_or(false)) {

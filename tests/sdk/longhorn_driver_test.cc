@@ -60,6 +60,9 @@ TEST(LonghornDriverTest, InvalidClasses) {
             sdk::Bool(false, "parameters.csi.storage.k8s.io/fstype must be ext4 or xfs"));
   EXPECT_EQ(Valid(Class(R"("dataEngine":"v3")")),
             sdk::Bool(false, "parameters.dataEngine must be v1 or v2"));
+  EXPECT_EQ(Valid(Class(R"("encrypted":"true")")),
+            sdk::Bool(false, "parameters.encrypted true is not supported"));
+  EXPECT_EQ(Valid(Class(R"("encrypted":"false")")), sdk::Bool(true));
   EXPECT_EQ(Valid(R"({"parameters":{"numberOfReplicas":"3"}})"),
             sdk::Bool(false, "only allowVolumeExpansion true is supported"));
   EXPECT_EQ(Valid(R"({"allowVolumeExpansion":false})"),
