@@ -4,7 +4,7 @@ go 1.24
 
 require (
 	github.com/discoblocks/discoblocks/sdk/go v0.0.0
-	github.com/valyala/fastjson v1.6.10 // indirect
+	github.com/valyala/fastjson v1.6.10
 )
 
 // The SDK lives in this repository (sdk/go); drivers build against it as it is.

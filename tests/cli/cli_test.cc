@@ -17,6 +17,10 @@ using testing::DriversDir;
 using testing::FixturesDir;
 using testing::RunDiscoblocks;
 
+// The drivers built into build/drivers: EBS, StorageOS, GCE PD, Azure Disk,
+// Longhorn, Ceph RBD and TopoLVM.
+constexpr std::size_t kBundledDrivers = 7;
+
 std::string Fixture(const std::string& relative) { return (FixturesDir() / relative).string(); }
 
 testing::CommandResult Call(const std::string& provisioner, const std::string& function,
@@ -241,7 +245,7 @@ TEST(CliTest, DriversDirFromEnvironment) {
   const auto result = RunDiscoblocks({"drivers", "list", "-o", "json"});
   ::unsetenv("DISCOBLOCKS_DRIVERS_DIR");
   ASSERT_EQ(result.exit_code, 0) << result.err;
-  EXPECT_EQ(nlohmann::json::parse(result.out).size(), 3U);
+  EXPECT_EQ(nlohmann::json::parse(result.out).size(), kBundledDrivers);
 }
 
 TEST(CliTest, InspectShowsIdentityAndInterface) {
@@ -275,10 +279,10 @@ TEST(CliTest, ASecondStartTakesTheDriversFromTheModuleCache) {
     }
     return flags;
   };
-  EXPECT_EQ(from_cache({"--module-cache", cache_dir}), std::vector<bool>(3, false));
-  EXPECT_EQ(from_cache({"--module-cache", cache_dir}), std::vector<bool>(3, true));
+  EXPECT_EQ(from_cache({"--module-cache", cache_dir}), std::vector<bool>(kBundledDrivers, false));
+  EXPECT_EQ(from_cache({"--module-cache", cache_dir}), std::vector<bool>(kBundledDrivers, true));
   EXPECT_EQ(from_cache({"--module-cache", cache_dir, "--no-module-cache"}),
-            std::vector<bool>(3, false));
+            std::vector<bool>(kBundledDrivers, false));
 }
 
 TEST(CliTest, AnUnusableModuleCacheIsReportedAndDriversStillLoad) {
@@ -289,7 +293,7 @@ TEST(CliTest, AnUnusableModuleCacheIsReportedAndDriversStillLoad) {
                                       "--module-cache", cache.path().string(), "-o", "json"});
   ASSERT_EQ(result.exit_code, 0) << result.err;
   EXPECT_NE(result.err.find("module cache not used"), std::string::npos) << result.err;
-  EXPECT_EQ(nlohmann::json::parse(result.out).size(), 3U);
+  EXPECT_EQ(nlohmann::json::parse(result.out).size(), kBundledDrivers);
 }
 
 TEST(CliTest, InspectShowsTheManifestsDigestAndLimitsInForce) {
