@@ -218,7 +218,7 @@ int Call(const CommonFlags& common, const CallFlags& flags) {
 }  // namespace
 
 void AddDriversCommands(CLI::App& app, Action& action) {
-  auto* group = app.add_subcommand("drivers", "list, inspect, call and test drivers");
+  auto* group = app.add_subcommand("drivers", "list, inspect, call, test and create drivers");
   group->require_subcommand(1);
 
   auto list_flags = std::make_shared<CommonFlags>();
@@ -266,6 +266,7 @@ void AddDriversCommands(CLI::App& app, Action& action) {
   });
 
   AddDriversTestCommand(*group, action);
+  AddDriversNewCommand(*group, action);
 }
 
 }  // namespace discoblocks::cli

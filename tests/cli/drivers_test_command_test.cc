@@ -1,5 +1,5 @@
-// `discoblocks drivers test` as authors and CI use it: output, exit status, and
-// how a target is found.
+// `discoblocks drivers test` and `drivers new` as authors and CI use them:
+// output, exit status, and how a target is found.
 #include <fstream>
 #include <regex>
 #include <string>
@@ -89,6 +89,63 @@ TEST(DriversTestCommand, CouldNotRunIsExitTwo) {
     EXPECT_EQ(result.exit_code, 2) << args.back() << ": " << result.out << result.err;
     EXPECT_FALSE(result.err.empty()) << args.back();
   }
+}
+
+TEST(DriversNewCommand, RefusesBadNamesUnknownLanguagesAndNonEmptyFolders) {
+  testing::TempDir dir;
+  EXPECT_EQ(RunDiscoblocks({"drivers", "new", "bad name", "--lang", "go", "--output",
+                            (dir.path() / "a").string()})
+                .exit_code,
+            2);
+  EXPECT_EQ(RunDiscoblocks({"drivers", "new", "x.example.com", "--lang", "rust", "--output",
+                            (dir.path() / "b").string()})
+                .exit_code,
+            2);
+  std::ofstream(dir.path() / "keep.txt") << "mine";
+  const auto result = RunDiscoblocks(
+      {"drivers", "new", "x.example.com", "--lang", "go", "--output", dir.path().string()});
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_NE(result.err.find("refusing to overwrite"), std::string::npos) << result.err;
+  EXPECT_EQ(RunDiscoblocks({"drivers", "new", "x.example.com", "--lang", "cpp", "--output",
+                            (dir.path() / "c").string(), "--sdk", "/no/such/sdk"})
+                .exit_code,
+            2);
+}
+
+TEST(DriversNewCommand, WritesEveryFileWithThePlaceholdersFilledIn) {
+  testing::TempDir dir;
+  for (const std::string lang : {"go", "cpp"}) {
+    const auto out = dir.path() / lang;
+    const auto result =
+        RunDiscoblocks({"drivers", "new", "Hello.csi.example.com", "--lang", lang, "--output",
+                        out.string(), "--sdk", (testing::SourceDir() / "sdk").string()});
+    ASSERT_EQ(result.exit_code, 0) << result.err;
+    const std::vector<std::string> files =
+        lang == "go" ? std::vector<std::string>{"main.go",  "main_test.go", "go.mod",    "go.sum",
+                                                "Makefile", "README.md",    ".gitignore"}
+                     : std::vector<std::string>{"main.cc",  "driver.h",  "driver_test.cc",
+                                                "Makefile", "README.md", ".gitignore"};
+    for (const std::string& file : files) {
+      EXPECT_TRUE(std::filesystem::exists(out / file)) << lang << " " << file;
+    }
+    for (const char* fixture :
+         {"fixtures/storageclasses/sc.json", "fixtures/nodes/node.json",
+          "fixtures/persistentvolumes/pv.json", "fixtures/volumeattachments/va.json"}) {
+      const auto text = testing::ReadBytes(out / fixture);
+      EXPECT_FALSE(nlohmann::json::parse(text, nullptr, false).is_discarded()) << fixture;
+      EXPECT_EQ(text.find("{{"), std::string::npos) << fixture;  // JSON has no "{{"
+    }
+    for (const std::string& file : files) {
+      const auto text = testing::ReadBytes(out / file);
+      EXPECT_FALSE(std::regex_search(text, std::regex(R"(\{\{[A-Z_]+\}\})")))
+          << lang << " " << file;
+    }
+    const auto sc =
+        nlohmann::json::parse(testing::ReadBytes(out / "fixtures/storageclasses/sc.json"));
+    EXPECT_EQ(sc["provisioner"], "Hello.csi.example.com");
+    EXPECT_EQ(sc["metadata"]["name"], "hello.csi.example.com");  // names are lower case
+  }
+  EXPECT_NE(testing::ReadBytes(dir.path() / "go" / "go.mod").find("fastjson"), std::string::npos);
 }
 
 }  // namespace
