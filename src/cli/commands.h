@@ -13,6 +13,12 @@ using Action = std::function<int()>;
 // Adds `drivers list|inspect|call` to `app`; the chosen one sets `action`.
 void AddDriversCommands(CLI::App& app, Action& action);
 
+// Adds `drivers test` (the conformance suite) to the `drivers` group.
+void AddDriversTestCommand(CLI::App& group, Action& action);
+
+// Adds `drivers new` (a skeleton driver from sdk/templates) to the `drivers` group.
+void AddDriversNewCommand(CLI::App& group, Action& action);
+
 // Adds `validate`.
 void AddValidateCommand(CLI::App& app, Action& action);
 

@@ -218,7 +218,7 @@ int Call(const CommonFlags& common, const CallFlags& flags) {
 }  // namespace
 
 void AddDriversCommands(CLI::App& app, Action& action) {
-  auto* group = app.add_subcommand("drivers", "list, inspect and call drivers");
+  auto* group = app.add_subcommand("drivers", "list, inspect, call, test and create drivers");
   group->require_subcommand(1);
 
   auto list_flags = std::make_shared<CommonFlags>();
@@ -264,6 +264,9 @@ void AddDriversCommands(CLI::App& app, Action& action) {
   call->callback([&action, call_common, call_flags] {
     action = [call_common, call_flags] { return Call(*call_common, *call_flags); };
   });
+
+  AddDriversTestCommand(*group, action);
+  AddDriversNewCommand(*group, action);
 }
 
 }  // namespace discoblocks::cli
