@@ -300,17 +300,27 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
   void HandOver(HttpRequest request, bool close) {
     const auto wait =
         options().queue_wait ? options().queue_wait(request) : options().request_timeout;
-    auto self = this->shared_from_this();
-    auto shared_request = std::make_shared<const HttpRequest>(std::move(request));
-    auto token = state_->PooledRequestToken();
+    // What the pool holds, shared by its two callbacks. Members are destroyed in
+    // reverse order: the connection (its stream and timers live on the server's
+    // I/O) goes before the token, whose release lets the server's shutdown go on
+    // and destroy that I/O. Two captures in one lambda have no such order.
+    struct Pooled {
+      std::shared_ptr<void> token;
+      std::shared_ptr<Session> self;
+      HttpRequest request;
+    };
+    auto pooled = std::make_shared<Pooled>(
+        Pooled{state_->PooledRequestToken(), this->shared_from_this(), std::move(request)});
     const auto submitted = options().handler_pool->Submit(
-        [self, shared_request, close, token] {
-          HttpResponse response = self->Invoke(*shared_request);
+        [pooled, close] {
+          const auto& self = pooled->self;
+          HttpResponse response = self->Invoke(pooled->request);
           net::post(self->executor_, [self, response = std::move(response), close]() mutable {
             self->Respond(std::move(response), close);
           });
         },
-        [self, wait, close, token] {
+        [pooled, wait, close] {
+          const auto& self = pooled->self;
           net::post(self->executor_, [self, wait, close] {
             self->Overloaded(
                 fmt::format("no worker was free within {} ms (the request's time to start)",
