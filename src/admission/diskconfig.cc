@@ -138,6 +138,20 @@ Result<DiskConfig> ParseDiskConfig(const json& object) {
     return FieldError("spec.policy.pause", "must be true or false");
   }
   config.policy.pause = pause != policy.end() && pause->get<bool>();
+
+  for (const auto& [key, target] :
+       {std::pair{"inodesTriggerPercentage", &config.policy.inodes_trigger_percentage},
+        std::pair{"extendPercentage", &config.policy.extend_percentage}}) {
+    if (const auto found = policy.find(key); found == policy.end() || found->is_null()) continue;
+    auto value = Integer(policy, key, fmt::format("spec.policy.{}", key));
+    if (!value) return value.error();
+    *target = *value;
+  }
+  auto sustained_text = OptionalString(policy, "sustainedFor", "spec.policy.sustainedFor", "0s");
+  if (!sustained_text) return sustained_text.error();
+  auto sustained = ParseDuration(*sustained_text);
+  if (!sustained) return FieldError("spec.policy.sustainedFor", sustained.error().message);
+  config.policy.sustained_for = *sustained;
   return config;
 }
 

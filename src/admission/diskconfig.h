@@ -23,6 +23,12 @@ struct DiskConfigPolicy {
   kube::Quantity extend_capacity;
   std::chrono::nanoseconds cool_down{0};
   bool pause = false;
+  // Fields added after v1's first release: optional, and their absence means
+  // what the original did (no inode trigger, growth by extendCapacity alone,
+  // acting on the first poll above the trigger).
+  int inodes_trigger_percentage = 0;  // 0: inodes never trigger
+  int extend_percentage = 0;          // of the current size; the larger growth wins
+  std::chrono::nanoseconds sustained_for{0};
 };
 
 struct DiskConfig {

@@ -24,6 +24,7 @@ int Run(int argc, char** argv) {
   AddDriversCommands(app, action);
   AddValidateCommand(app, action);
   AddMutateCommand(app, action);
+  AddAutoscaleCommands(app, action);
   AddServeCommand(app, action);
   AddVersionCommand(app, action);
 

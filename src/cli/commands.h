@@ -25,6 +25,9 @@ void AddValidateCommand(CLI::App& app, Action& action);
 // Adds `mutate`.
 void AddMutateCommand(CLI::App& app, Action& action);
 
+// Adds `autoscale plan` (one monitoring cycle, offline).
+void AddAutoscaleCommands(CLI::App& app, Action& action);
+
 // Adds `serve`.
 void AddServeCommand(CLI::App& app, Action& action);
 

@@ -362,4 +362,17 @@ std::string Quantity::Canonical() const {
   return sign + digits + suffix;
 }
 
+std::int64_t Quantity::CeilUnits() const {
+  const Int128 millis = this->millis();
+  // Division truncates toward zero: up for negative values, down for positive.
+  const Int128 units = millis / 1000 + (millis > 0 && millis % 1000 != 0 ? 1 : 0);
+  if (units > std::numeric_limits<std::int64_t>::max()) {
+    return std::numeric_limits<std::int64_t>::max();
+  }
+  if (units < std::numeric_limits<std::int64_t>::min()) {
+    return std::numeric_limits<std::int64_t>::min();
+  }
+  return static_cast<std::int64_t>(units);
+}
+
 }  // namespace discoblocks::kube

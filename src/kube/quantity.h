@@ -53,6 +53,9 @@ class Quantity {
   // thousandth, and saturated at the limits of Int128 (about 1.7e35 units):
   // use the comparison operators, which are exact, to compare quantities.
   [[nodiscard]] Int128 millis() const;
+  // The value in whole units (bytes, for a disk size), rounded up, saturated
+  // at the limits of int64.
+  [[nodiscard]] std::int64_t CeilUnits() const;
   [[nodiscard]] bool IsPositive() const { return !negative_ && !digits_.empty(); }
   // The value as given, for messages ("5Gi").
   [[nodiscard]] const std::string& text() const { return text_; }

@@ -1,8 +1,10 @@
 // The DiskConfig rules, table by table, with the bundled drivers.
 #include "admission/rules.h"
 
+#include <chrono>
 #include <fstream>
 #include <iterator>
+#include <tuple>
 
 #include <gtest/gtest.h>
 
@@ -103,6 +105,38 @@ TEST(RulesTest, WithoutAPatternDisksMountUnderTheDiskConfigsName) {
   // The '.' a name may hold is no reason to refuse the default pattern.
   const Decision decision = Create(object);
   EXPECT_TRUE(decision.allowed) << decision.message;
+}
+
+TEST(RulesTest, NewPolicyFieldsAreOptionalAndOffWhenAbsent) {
+  const auto plain = ParseDiskConfig(DiskConfigWith(json::object()));
+  ASSERT_TRUE(plain) << plain.error().message;
+  EXPECT_EQ(plain->policy.inodes_trigger_percentage, 0);
+  EXPECT_EQ(plain->policy.extend_percentage, 0);
+  EXPECT_EQ(plain->policy.sustained_for.count(), 0);
+  // The CRD gives them no default, so an existing object reads back unchanged.
+  EXPECT_FALSE(DiskConfigWith(json::object())["spec"]["policy"].contains("sustainedFor"));
+
+  json object = DiskConfigWith(json::object());
+  object["spec"]["policy"].update(
+      {{"inodesTriggerPercentage", 90}, {"extendPercentage", 25}, {"sustainedFor", "2m30s"}});
+  const auto set = ParseDiskConfig(object);
+  ASSERT_TRUE(set) << set.error().message;
+  EXPECT_EQ(set->policy.inodes_trigger_percentage, 90);
+  EXPECT_EQ(set->policy.extend_percentage, 25);
+  EXPECT_EQ(set->policy.sustained_for, std::chrono::seconds(150));
+
+  for (const auto& [field, value, message] :
+       {std::tuple{"inodesTriggerPercentage", json("90"),
+                   "spec.policy.inodesTriggerPercentage: must be an integer, got a string"},
+        std::tuple{"extendPercentage", json(1e99),
+                   "spec.policy.extendPercentage: must be an integer, got a number"},
+        std::tuple{"sustainedFor", json("soon"), "spec.policy.sustainedFor: "}}) {
+    json bad = DiskConfigWith(json::object());
+    bad["spec"]["policy"][field] = value;
+    const auto parsed = ParseDiskConfig(bad);
+    ASSERT_FALSE(parsed) << field;
+    EXPECT_NE(parsed.error().message.find(message), std::string::npos) << parsed.error().message;
+  }
 }
 
 TEST(RulesTest, WritingOutTheDefaultPatternIsNoChangeButAnotherPatternIs) {

@@ -210,5 +210,16 @@ TEST(QuantityTest, ErrorsSayWhatWasWrong) {
   EXPECT_LT(message(std::string(10'000, '1') + "x").size(), 200U);
 }
 
+TEST(QuantityTest, CeilUnitsRoundsUpToWholeBytesAndSaturates) {
+  const auto bytes = [](const char* text) { return Quantity::Parse(text)->CeilUnits(); };
+  EXPECT_EQ(bytes("1Gi"), 1073741824);
+  EXPECT_EQ(bytes("1500m"), 2);
+  EXPECT_EQ(bytes("1n"), 1);
+  EXPECT_EQ(bytes("0"), 0);
+  EXPECT_EQ(bytes("-1500m"), -1);
+  EXPECT_EQ(bytes("8Ei"), std::numeric_limits<std::int64_t>::max());
+  EXPECT_EQ(bytes("1e30"), std::numeric_limits<std::int64_t>::max());
+}
+
 }  // namespace
 }  // namespace discoblocks::kube
