@@ -35,6 +35,7 @@ struct PlanFlags {
   std::string diskconfig;
   std::vector<std::string> pvcs;
   std::vector<std::string> summaries;
+  std::vector<std::string> storage_classes;
   std::optional<std::string> resize_policy;
   std::optional<std::string> now;
   std::string expansion_stuck_after = "10m";
@@ -142,6 +143,18 @@ int Plan(const PlanFlags& flags) {
   if (!stuck_after)
     return Fail(fmt::format("--expansion-stuck-after: {}", stuck_after.error().message));
 
+  // allowVolumeExpansion by class name; classes not given are assumed to allow it.
+  std::map<std::string, bool> expandable;
+  for (const std::string& path : flags.storage_classes) {
+    auto objects = ReadObjects(path);
+    if (!objects) return Fail(objects.error().message);
+    for (const json& storage_class : *objects) {
+      const json* allowed = FindMember(storage_class, {"allowVolumeExpansion"});
+      expandable[StringAt(storage_class, {"metadata", "name"})] =
+          allowed != nullptr && allowed->is_boolean() && allowed->get<bool>();
+    }
+  }
+
   std::vector<const json*> members;
   for (const json& claim : claims) members.push_back(&claim);
   const auto families = op::PlaceInFamilies(*config, members);
@@ -154,6 +167,10 @@ int Plan(const PlanFlags& flags) {
     if (const auto found = usage->find(key); found != usage->end()) input.usage = found->second;
     input.resize_policy = limits;
     input.family = families.at(key);
+    if (const auto found = expandable.find(StringAt(claim, {"spec", "storageClassName"}));
+        found != expandable.end()) {
+      input.can_expand = found->second;
+    }
     input.now = *now;
     input.expansion_stuck_after = std::chrono::duration_cast<std::chrono::seconds>(*stuck_after);
     decisions.push_back(op::Decide(input));
@@ -182,6 +199,9 @@ void AddAutoscaleCommands(CLI::App& app, Action& action) {
   plan->add_option(
       "--summary", flags->summaries,
       "a kubelet's /stats/summary response (repeatable; claims in none have no usage)");
+  plan->add_option("--storage-class", flags->storage_classes,
+                   "the claims' StorageClass, or a List (repeatable; a class not given is taken "
+                   "to allow volume expansion)");
   plan->add_option("--resize-policy", flags->resize_policy,
                    "the driver's GetResizePolicy answer (JSON); none: no limits");
   plan->add_option("--now", flags->now, "the time of the cycle, RFC 3339 (default: now)");

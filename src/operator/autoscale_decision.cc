@@ -271,7 +271,8 @@ Decision Decide(const DecisionInput& input) {
   }
 
   const ResizePolicy& limits = input.resize_policy;
-  if (const auto grown = GrownSize(policy, limits, capacity)) {
+  const auto grown = input.can_expand ? GrownSize(policy, limits, capacity) : std::nullopt;
+  if (grown) {
     std::vector<TimePoint> resizes;
     if (limits.LimitsModifications()) {
       resizes = RecentResizes(claim, now, limits.window);
@@ -299,8 +300,11 @@ Decision Decide(const DecisionInput& input) {
     return done(AutoscaleAction::kGrow, trigger);
   }
 
-  const std::string at_maximum = fmt::format("{}; at maximumCapacityOfDisk {}", trigger,
-                                             policy.maximum_capacity_of_disk.text());
+  const std::string at_maximum =
+      input.can_expand
+          ? fmt::format("{}; at maximumCapacityOfDisk {}", trigger,
+                        policy.maximum_capacity_of_disk.text())
+          : fmt::format("{}; its StorageClass does not allow volume expansion", trigger);
   if (!input.family.newest) {
     return done(AutoscaleAction::kNone,
                 fmt::format("{}; the family has a newer disk, which grows next", at_maximum));

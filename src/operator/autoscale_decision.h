@@ -13,7 +13,7 @@
 //   above a trigger for less than sustainedFor              -> none
 //   within coolDown of the claim's last action, or the
 //   driver's modification budget spent within its window   -> cooling-down
-//   below maximumCapacityOfDisk                              -> grow
+//   below maximumCapacityOfDisk (and the class can expand)   -> grow
 //   at the maximum, the family's newest disk, fewer disks
 //   than maximumNumberOfDisks                                -> new-disk
 //   otherwise                                                -> at-ceiling
@@ -87,6 +87,10 @@ struct DecisionInput {
   std::optional<VolumeUsage> usage;               // none: its kubelet did not report it
   ResizePolicy resize_policy;
   ClaimFamily family;
+  // The claim's StorageClass has allowVolumeExpansion: true. When it has
+  // not, the API server refuses every resize, so the claim counts as being at
+  // its maximum (a new disk, or the ceiling).
+  bool can_expand = true;
   std::chrono::system_clock::time_point now;
   std::chrono::seconds expansion_stuck_after{std::chrono::minutes(10)};
 };

@@ -116,6 +116,18 @@ json NodeForCache(const json& node) {
   json kept = json::object();
   SetIfAny(kept, "metadata",
            Pick(Field(node, "metadata"), {"name", "uid", "resourceVersion", "labels"}));
+  // Where its kubelet answers: the autoscaler reads usage there.
+  json status = json::object();
+  const json& addresses = Field(Field(node, "status"), "addresses");
+  if (addresses.is_array()) {
+    json internal = json::array();
+    for (const json& address : addresses) {
+      if (Field(address, "type") == "InternalIP") internal.push_back(address);
+    }
+    if (!internal.empty()) status["addresses"] = std::move(internal);
+  }
+  SetIfAny(status, "daemonEndpoints", Field(Field(node, "status"), "daemonEndpoints"));
+  if (!status.empty()) kept["status"] = std::move(status);
   return kept;
 }
 

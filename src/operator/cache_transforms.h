@@ -31,8 +31,11 @@ nlohmann::json PodForCache(const nlohmann::json& pod);
 // spec and status: whole (small: a claim's size, class, volume and phase)
 nlohmann::json PersistentVolumeClaimForCache(const nlohmann::json& claim);
 
-// metadata: name, uid, resourceVersion, labels. A node's status (its images,
-// conditions, addresses) is most of its size and none of our business.
+// metadata: name, uid, resourceVersion, labels
+// status:   addresses of type InternalIP, daemonEndpoints (where the kubelet
+//           answers, for the autoscaler)
+// The rest of a node's status (its images, conditions) is most of its size
+// and none of our business.
 nlohmann::json NodeForCache(const nlohmann::json& node);
 
 }  // namespace discoblocks::op

@@ -197,6 +197,8 @@ void Manager::StartControllers() {
     options.rate_limiter = registration.rate_limiter;
     options.metrics = options_.metrics;
     for (const auto& watch : registration.watches) options.caches.push_back(watch.informer);
+    options.caches.insert(options.caches.end(), registration.caches.begin(),
+                          registration.caches.end());
     auto controller =
         std::make_shared<Controller>(std::move(options), registration.make_reconciler());
     {
@@ -210,6 +212,7 @@ void Manager::StartControllers() {
     for (const auto& watch : registration.watches) {
       for (const auto& object : watch.informer->List()) registered->Enqueue(watch.map, *object);
     }
+    for (const std::string& key : registration.initial_keys) controller->Enqueue(key);
   }
   const std::lock_guard lock(leading_mutex_);
   leading_ = true;

@@ -81,6 +81,12 @@ struct ControllerRegistration {
   std::string name;  // metrics label, log lines
   unsigned workers = 1;
   std::vector<Watch> watches;
+  // Keys enqueued at the start of each term, for controllers driven by a
+  // clock rather than by changes (the autoscaler's "cycle").
+  std::vector<std::string> initial_keys;
+  // Caches the reconciler reads besides those of `watches`: no reconcile
+  // starts before they have synced.
+  std::vector<const kube::Informer*> caches;
   // Called at the start of each term for a fresh reconciler.
   std::function<Reconciler()> make_reconciler;
   // Optional, for tests: the queue's clock and rate limiter.

@@ -59,6 +59,21 @@ TEST(AutoscalePlanTest, TheDriversLimitsAndTheClockChangeTheAnswer) {
   EXPECT_EQ(plan[4]["to"], "15Gi");
 }
 
+TEST(AutoscalePlanTest, AClassWithoutExpansionGetsANewDiskInstead) {
+  testing::TempDir dir;
+  testing::WriteTextFile(dir.path() / "class.yaml",
+                         "apiVersion: storage.k8s.io/v1\nkind: StorageClass\n"
+                         "metadata: {name: ebs-gp3}\nprovisioner: ebs.csi.aws.com\n"
+                         "allowVolumeExpansion: false\n");
+  const auto result = RunDiscoblocks(
+      PlanArgs({"-o", "json", "--storage-class", (dir.path() / "class.yaml").string()}));
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const auto plan = nlohmann::json::parse(result.out);
+  EXPECT_EQ(plan[0]["action"], "new-disk") << plan[0]["reason"];
+  EXPECT_NE(plan[0]["reason"].get<std::string>().find("does not allow volume expansion"),
+            std::string::npos);
+}
+
 TEST(AutoscalePlanTest, ClaimsWithoutUsageAreLeftAlone) {
   auto args = PlanArgs({"-o", "json"});
   args.erase(args.begin() + 6, args.begin() + 8);  // no --summary

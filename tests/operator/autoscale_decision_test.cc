@@ -56,6 +56,7 @@ struct Case {
   std::optional<VolumeUsage> usage = UsedPercent(85);
   ResizePolicy limits;
   ClaimFamily family;
+  bool can_expand = true;
   TimePoint now = kNow;
 
   Decision Run() const {
@@ -65,6 +66,7 @@ struct Case {
     input.usage = usage;
     input.resize_policy = limits;
     input.family = family;
+    input.can_expand = can_expand;
     input.now = now;
     return Decide(input);
   }
@@ -164,6 +166,17 @@ TEST(AutoscaleDecisionTest, AtTheMaximumTheNewestDiskAddsOneUntilTheCountIsReach
   EXPECT_EQ(decision.action, AutoscaleAction::kAtCeiling);
   EXPECT_FALSE(decision.report_at_ceiling);
   EXPECT_TRUE(decision.annotations.empty());
+}
+
+TEST(AutoscaleDecisionTest, AClassThatCannotExpandCountsAsAtTheMaximum) {
+  Case c;
+  c.can_expand = false;
+  Decision decision = c.Run();
+  EXPECT_EQ(decision.action, AutoscaleAction::kAtCeiling) << decision.reason;
+  EXPECT_NE(decision.reason.find("does not allow volume expansion"), std::string::npos);
+  c.config = Config({{"maximumNumberOfDisks", 2}});
+  decision = c.Run();
+  EXPECT_EQ(decision.action, AutoscaleAction::kNewDisk) << decision.reason;
 }
 
 TEST(AutoscaleDecisionTest, RaisingTheMaximumAfterTheCeilingGrowsAndClearsTheMark) {

@@ -133,11 +133,16 @@ TEST(CacheTransformsTest, NodeKeepsItsNameAndLabelsOnly) {
                  "annotations": {"node.alpha.kubernetes.io/ttl": "0"}},
     "spec": {"podCIDR": "10.0.3.0/24"},
     "status": {"images": [{"names": ["postgres:16"], "sizeBytes": 1}],
-               "conditions": [{"type": "Ready", "status": "True"}]}
+               "conditions": [{"type": "Ready", "status": "True"}],
+               "addresses": [{"type": "Hostname", "address": "node-3"},
+                             {"type": "InternalIP", "address": "127.0.0.1"}],
+               "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}}}
   })");
   EXPECT_EQ(NodeForCache(node),
             json::parse(R"({"metadata": {"name": "node-3", "uid": "u", "resourceVersion": "5",
-                            "labels": {"topology.kubernetes.io/zone": "a"}}})"));
+                            "labels": {"topology.kubernetes.io/zone": "a"}},
+                            "status": {"addresses": [{"type": "InternalIP", "address": "127.0.0.1"}],
+                                       "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}}}})"));
 }
 
 TEST(CacheTransformsTest, OddShapesGiveSmallObjectsAndNoException) {
