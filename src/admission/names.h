@@ -26,6 +26,10 @@ inline constexpr const char* kConfigLabel = "discoblocks";       // FitLabelValu
 inline constexpr const char* kIndexLabel = "discoblocks-index";  // the disk's index
 inline constexpr const char* kNodeLabel =
     "discoblocks-node";  // ReadWriteDaemon: FitLabelValue(node)
+// On a disk the autoscaler added: FitLabelValue(the family's first claim).
+inline constexpr const char* kParentLabel = "discoblocks-parent";
+// Kubernetes' own: the node a WaitForFirstConsumer claim is provisioned for.
+inline constexpr const char* kSelectedNodeAnnotation = "volume.kubernetes.io/selected-node";
 // The whole names, which labels may only hold hashed.
 inline constexpr const char* kConfigAnnotation = "discoblocks.ondat.io/diskconfig";
 inline constexpr const char* kNodeAnnotation = "discoblocks.ondat.io/node";

@@ -352,6 +352,51 @@ Result<DiskPlan> PlanDisks(const DiskConfig& config, const PodFacts& pod,
   return plan;
 }
 
+Result<DiskPlan> PlanAddedDisk(const DiskConfig& config, const PodFacts& pod, int index,
+                               const std::string& first_claim, const PodMutationInput& input) {
+  if (index <= 0 || index >= kMaxDisks) {
+    return Deny(config, fmt::format("disk index {} is not between 1 and {}", index, kMaxDisks - 1));
+  }
+  const std::string& mode = config.availability_mode;
+  std::optional<std::string> node;
+  std::string name;
+  if (mode == kReadWriteOnce) {
+    if (pod.name.empty()) return Deny(config, "a ReadWriteOnce disk is added to a named pod");
+    name = FitDns1123Subdomain(pod.name + "-" + VolumeName(config.name, index));
+  } else if (mode == kReadWriteDaemon) {
+    if (!pod.node) return Deny(config, "a ReadWriteDaemon disk is added on a known node");
+    node = pod.node;
+    name = DaemonPvcName(config.name, *node, index);
+  } else if (mode == kReadWriteSame) {
+    name = SharedPvcName(config.name, index);
+  } else {
+    return Deny(config, fmt::format("spec.availabilityMode \"{}\" is unknown", mode));
+  }
+  DiskPlan plan;
+  auto claim = NewClaim(config, name, pod, input, plan);
+  if (!claim) return claim.error();
+  const json* stub_metadata = FindMember(claim->stub, {"metadata"});
+  json metadata = stub_metadata != nullptr ? *stub_metadata : json::object();
+  metadata["name"] = name;
+  metadata["namespace"] = pod.ns;
+  json labels = ManagedLabels(config, index, node);
+  labels[kParentLabel] = FitLabelValue(first_claim);
+  metadata["labels"] = Merged(claim->stub, "labels", labels);
+  json annotations = ManagedAnnotations(config, node);
+  auto storage_class = FindStorageClass(config, input);
+  if (!storage_class) return storage_class.error();
+  if (pod.node &&
+      StringAt(storage_class->object, {"volumeBindingMode"}) == "WaitForFirstConsumer") {
+    annotations[kSelectedNodeAnnotation] = *pod.node;
+  }
+  metadata["annotations"] = Merged(claim->stub, "annotations", annotations);
+  plan.pvcs.push_back(json{{"apiVersion", "v1"},
+                           {"kind", "PersistentVolumeClaim"},
+                           {"metadata", std::move(metadata)},
+                           {"spec", std::move(claim->spec)}});
+  return plan;
+}
+
 bool SameManagedObject(const json& existing, const json& wanted) {
   if (StringOr(existing, "kind") != StringOr(wanted, "kind")) return false;
   const auto same = [&](const char* field, const char* key) {

@@ -51,4 +51,15 @@ struct DiskPlan {
 Result<DiskPlan> PlanDisks(const DiskConfig& config, const PodFacts& pod,
                            const PodMutationInput& input);
 
+// A disk the autoscaler adds to a running pod's family: the claim of disk
+// `index` (above 0) in plan.pvcs, named as the mode names it ("<pod>-<volume>"
+// for ReadWriteOnce, whose pod the caller makes its owner), labelled with its
+// index and kParentLabel (`first_claim`, the family's disk 0), on the
+// StorageClass the pod's node calls for (plan.storage_classes holds the
+// topology copy to create, when one is needed). A WaitForFirstConsumer class
+// would wait for a pod that never comes, since the running pod does not name
+// the claim: the claim names the pod's node as its selected node instead.
+Result<DiskPlan> PlanAddedDisk(const DiskConfig& config, const PodFacts& pod, int index,
+                               const std::string& first_claim, const PodMutationInput& input);
+
 }  // namespace discoblocks::admission

@@ -15,9 +15,11 @@
 
 #include <gtest/gtest.h>
 
+#include "operator/autoscale_new_disk.h"
 #include "operator/autoscaler.h"
 #include "operator/manager.h"
 #include "support/control_plane.h"
+#include "support/test_support.h"
 #include "util/json_fields.h"
 #include "util/metrics.h"
 
@@ -97,7 +99,11 @@ class AutoscalerLiveTest : public ::testing::Test {
     MustCreate(r::kNodes, "",
                {{"apiVersion", "v1"},
                 {"kind", "Node"},
-                {"metadata", {{"name", node_}}},
+                {"metadata",
+                 {{"name", node_},
+                  {"labels",
+                   {{"topology.kubernetes.io/zone", "eu-west-1a"},
+                    {"topology.ebs.csi.aws.com/zone", "eu-west-1a"}}}}},
                 {"status", {{"addresses", {{{"type", "InternalIP"}, {"address", "127.0.0.1"}}}}}}});
     // The API server resizes only claims bound to a CSI volume of a class
     // that allows expansion.
@@ -129,6 +135,13 @@ class AutoscalerLiveTest : public ::testing::Test {
     autoscaler.poll_interval = milliseconds(200);
     autoscaler.expansion_stuck_after = stuck_after;
     autoscaler.usage = [this](const std::vector<json>& nodes) { return kubelets_.Read(nodes); };
+    NewDiskSources disks;
+    disks.registry = &testing::BundledDrivers();
+    disks.storage_classes = &manager_->Informer(r::kStorageClasses);
+    disks.nodes = &manager_->Informer(r::kNodes);
+    disks.claims = &manager_->Informer(r::kPersistentVolumeClaims);
+    disks.writer = &writer_;
+    autoscaler.add_disk = NewDiskMaker(disks);
     manager_->AddController(Autoscaler(*manager_, std::move(autoscaler)));
     ASSERT_TRUE(manager_->Start().ok());
   }
@@ -146,8 +159,31 @@ class AutoscalerLiveTest : public ::testing::Test {
   }
 
   // A claim of `config` bound to a CSI volume at 10Gi, used by a Running
-  // pod on the node.
-  void CreateClaimInUse(const std::string& config, const std::string& claim) {
+  // pod "<claim>-user" on the node, which owns it when `owned_by_pod`.
+  void CreateClaimInUse(const std::string& config, const std::string& claim,
+                        bool owned_by_pod = false) {
+    const std::string user = claim + "-user";
+    auto pod = Admin()->Create(
+        r::kPods, ns_.name(),
+        {{"apiVersion", "v1"},
+         {"kind", "Pod"},
+         {"metadata", {{"name", user}}},
+         {"spec",
+          {{"nodeName", node_},
+           {"containers", {{{"name", "c"}, {"image", "busybox"}}}},
+           {"volumes", {{{"name", "d"}, {"persistentVolumeClaim", {{"claimName", claim}}}}}}}}});
+    ASSERT_TRUE(pod.ok()) << pod.error().message;
+    auto running = Admin()->MergePatch(r::kPods, ns_.name(), user,
+                                       {{"status", {{"phase", "Running"}}}}, /*status=*/true);
+    ASSERT_TRUE(running.ok()) << running.error().message;
+    json owners = json::array();
+    if (owned_by_pod) {
+      owners.push_back({{"apiVersion", "v1"},
+                        {"kind", "Pod"},
+                        {"name", user},
+                        {"uid", (*pod)["metadata"]["uid"]},
+                        {"controller", true}});
+    }
     const std::string volume = "pv-" + ns_.name() + "-" + claim;
     volumes_.push_back(volume);
     MustCreate(r::kPersistentVolumes, "",
@@ -166,25 +202,14 @@ class AutoscalerLiveTest : public ::testing::Test {
                 {"metadata",
                  {{"name", claim},
                   {"labels", {{"discoblocks", config}, {"discoblocks-index", "0"}}},
-                  {"annotations", {{"discoblocks.ondat.io/diskconfig", config}}}}},
+                  {"annotations", {{"discoblocks.ondat.io/diskconfig", config}}},
+                  {"ownerReferences", owners}}},
                 {"spec",
                  {{"accessModes", {"ReadWriteOnce"}},
                   {"storageClassName", storage_class_},
                   {"volumeName", volume},
                   {"resources", {{"requests", {{"storage", "10Gi"}}}}}}}});
     SetClaimStatus(claim, "10Gi");
-    MustCreate(
-        r::kPods, ns_.name(),
-        {{"apiVersion", "v1"},
-         {"kind", "Pod"},
-         {"metadata", {{"name", claim + "-user"}}},
-         {"spec",
-          {{"nodeName", node_},
-           {"containers", {{{"name", "c"}, {"image", "busybox"}}}},
-           {"volumes", {{{"name", "d"}, {"persistentVolumeClaim", {{"claimName", claim}}}}}}}}});
-    auto running = Admin()->MergePatch(r::kPods, ns_.name(), claim + "-user",
-                                       {{"status", {{"phase", "Running"}}}}, /*status=*/true);
-    ASSERT_TRUE(running.ok()) << running.error().message;
   }
 
   void SetClaimStatus(const std::string& claim, const std::string& capacity) {
@@ -224,6 +249,7 @@ class AutoscalerLiveTest : public ::testing::Test {
   std::vector<std::string> volumes_;
   ScriptedKubelets kubelets_;
   metrics::Registry metrics_;
+  ClientObjectWriter writer_{Admin(), nullptr};
   std::unique_ptr<Manager> manager_;
 };
 
@@ -285,6 +311,36 @@ TEST_F(AutoscalerLiveTest, PausedDiskConfigsAndUnreadableKubeletsAreLeftAlone) {
   EXPECT_EQ(Request("paused-0"), "10Gi");
   EXPECT_NE(metrics_.Render().find("discoblocks_autoscaler_unreachable_nodes 1"), std::string::npos)
       << metrics_.Render();
+}
+
+TEST_F(AutoscalerLiveTest, AFullDiskAtItsMaximumGetsANextDiskOwnedLikeIt) {
+  CreateDiskConfig("db", {{"maximumCapacityOfDisk", "10Gi"}, {"maximumNumberOfDisks", 2}});
+  CreateClaimInUse("db", "db-0", /*owned_by_pod=*/true);
+  kubelets_.Set(Key("db-0"), 95);
+  StartAutoscaler();
+
+  // Named as Kubernetes names a ReadWriteOnce pod's disks: "<pod>-<volume>".
+  const std::string added = "db-0-user-discoblocks-db-1";
+  ASSERT_TRUE(
+      WaitUntil([&] { return !Read(r::kPersistentVolumeClaims, ns_.name(), added).is_null(); }));
+  const json claim = Read(r::kPersistentVolumeClaims, ns_.name(), added);
+  EXPECT_EQ(StringAt(claim, {"metadata", "labels", "discoblocks-index"}), "1");
+  EXPECT_EQ(StringAt(claim, {"metadata", "labels", "discoblocks-parent"}), "db-0");
+  EXPECT_EQ(StringAt(claim, {"metadata", "labels", "discoblocks"}), "db");
+  EXPECT_EQ(StringAt(claim, {"spec", "resources", "requests", "storage"}), "10Gi");
+  ASSERT_TRUE(claim["metadata"]["ownerReferences"].is_array()) << claim.dump();
+  EXPECT_EQ(claim["metadata"]["ownerReferences"][0]["name"], "db-0-user");
+  EXPECT_TRUE(WaitUntil([&] { return EventsAbout("Pod", "db-0-user", "DiskAdded") == 1; }));
+  const json first = Read(r::kPersistentVolumeClaims, ns_.name(), "db-0");
+  EXPECT_EQ(StringAt(first, {"metadata", "annotations", "discoblocks.ondat.io/last-action"}),
+            "new-disk");
+
+  // The family is at its maximum count: no third disk, however long it polls.
+  const int polls = kubelets_.polls();
+  ASSERT_TRUE(WaitUntil([&] { return kubelets_.polls() >= polls + 10; }));
+  auto claims = Admin()->List(r::kPersistentVolumeClaims, ns_.name());
+  ASSERT_TRUE(claims.ok());
+  EXPECT_EQ((*claims)["items"].size(), 2u);
 }
 
 }  // namespace
