@@ -56,6 +56,19 @@ void MustCreate(const kube::ResourceType& type, const std::string& ns, const jso
   ASSERT_TRUE(created.ok()) << created.error().message;
 }
 
+// The one driver these tests need: compiling all the bundled ones would take
+// most of the test's time.
+const drivers::Registry& EbsDriverOnly() {
+  static const testing::TempDir dir;
+  static const std::unique_ptr<drivers::Registry> registry = [] {
+    dir.CopyDriver("ebs.csi.aws.com", testing::DriversDir() / "ebs.csi.aws.com" / "main.wasm");
+    drivers::RegistryOptions options;
+    options.directory = dir.path();
+    return drivers::Registry::Load(testing::SharedEngine(), options);
+  }();
+  return *registry;
+}
+
 // Usage the test sets, per claim key; nodes listed here fail.
 class ScriptedKubelets {
  public:
@@ -123,7 +136,8 @@ class AutoscalerLiveTest : public ::testing::Test {
     }
   }
 
-  void StartAutoscaler(std::chrono::seconds stuck_after = seconds(600)) {
+  // With `new_disks`, new-disk decisions make claims (through the EBS driver).
+  void StartAutoscaler(std::chrono::seconds stuck_after = seconds(600), bool new_disks = false) {
     ManagerOptions options;
     options.client = Admin();
     options.metrics = &metrics_;
@@ -135,13 +149,15 @@ class AutoscalerLiveTest : public ::testing::Test {
     autoscaler.poll_interval = milliseconds(200);
     autoscaler.expansion_stuck_after = stuck_after;
     autoscaler.usage = [this](const std::vector<json>& nodes) { return kubelets_.Read(nodes); };
-    NewDiskSources disks;
-    disks.registry = &testing::BundledDrivers();
-    disks.storage_classes = &manager_->Informer(r::kStorageClasses);
-    disks.nodes = &manager_->Informer(r::kNodes);
-    disks.claims = &manager_->Informer(r::kPersistentVolumeClaims);
-    disks.writer = &writer_;
-    autoscaler.add_disk = NewDiskMaker(disks);
+    if (new_disks) {
+      NewDiskSources disks;
+      disks.registry = &EbsDriverOnly();
+      disks.storage_classes = &manager_->Informer(r::kStorageClasses);
+      disks.nodes = &manager_->Informer(r::kNodes);
+      disks.claims = &manager_->Informer(r::kPersistentVolumeClaims);
+      disks.writer = &writer_;
+      autoscaler.add_disk = NewDiskMaker(disks);
+    }
     manager_->AddController(Autoscaler(*manager_, std::move(autoscaler)));
     ASSERT_TRUE(manager_->Start().ok());
   }
@@ -317,7 +333,7 @@ TEST_F(AutoscalerLiveTest, AFullDiskAtItsMaximumGetsANextDiskOwnedLikeIt) {
   CreateDiskConfig("db", {{"maximumCapacityOfDisk", "10Gi"}, {"maximumNumberOfDisks", 2}});
   CreateClaimInUse("db", "db-0", /*owned_by_pod=*/true);
   kubelets_.Set(Key("db-0"), 95);
-  StartAutoscaler();
+  StartAutoscaler(seconds(600), /*new_disks=*/true);
 
   // Named as Kubernetes names a ReadWriteOnce pod's disks: "<pod>-<volume>".
   const std::string added = "db-0-user-discoblocks-db-1";
