@@ -152,6 +152,11 @@ std::string FakeHttpServer::url() const {
   return fmt::format("{}://127.0.0.1:{}", options_.tls ? "https" : "http", port_);
 }
 
+std::string FakeHttpServer::last_request_head() const {
+  const std::lock_guard lock(head_mutex_);
+  return last_head_;
+}
+
 std::string FakeHttpServer::Response(int status, const std::string& body,
                                      const std::string& extra_headers) {
   return fmt::format(
@@ -222,6 +227,10 @@ void FakeHttpServer::ServeConnection(int connection) {
         }
         const std::size_t length = head_end + 4 + ContentLength(pending.substr(0, head_end + 2));
         const std::string request_line = pending.substr(0, pending.find("\r\n"));
+        {
+          const std::lock_guard lock(head_mutex_);
+          last_head_ = pending.substr(0, head_end + 2);  // with its last line's CRLF
+        }
         pending.erase(0, length);
         ++requests_;
         const std::string response = handler_(request_line);

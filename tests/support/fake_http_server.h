@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -48,6 +49,9 @@ class FakeHttpServer {
   [[nodiscard]] std::string url() const;  // http(s)://127.0.0.1:<port>
   [[nodiscard]] int requests() const { return requests_.load(); }
   [[nodiscard]] int connections() const { return accepted_.load(); }
+  // The head (request line and headers) of the last request read, to check
+  // what a client sent (e.g. its Authorization header).
+  [[nodiscard]] std::string last_request_head() const;
 
   // A complete response with a JSON body, closing the connection.
   static std::string Response(int status, const std::string& body,
@@ -68,6 +72,8 @@ class FakeHttpServer {
   std::atomic<bool> stopping_{false};
   std::atomic<int> requests_{0};
   std::atomic<int> accepted_{0};
+  mutable std::mutex head_mutex_;
+  std::string last_head_;
   std::thread thread_;
 };
 
