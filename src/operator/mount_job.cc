@@ -1,0 +1,145 @@
+#include "operator/mount_job.h"
+
+#include <fmt/format.h>
+
+#include "util/json_fields.h"
+#include "util/sha256.h"
+
+namespace discoblocks::op {
+namespace {
+
+using nlohmann::json;
+
+// 'text' for sh, whatever it holds: a quote inside becomes '\''.
+std::string ShellQuote(const std::string& text) {
+  std::string quoted = "'";
+  for (const char c : text) {
+    if (c == '\'') {
+      quoted += "'\\''";
+    } else {
+      quoted += c;
+    }
+  }
+  return quoted + "'";
+}
+
+// Container IDs and file system types go into grep patterns and command
+// names: only what real ones hold.
+bool Plain(const std::string& text) {
+  if (text.empty() || text.size() > 256) return false;
+  for (const char c : text) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '_' || c == '.' || c == ':' || c == '/';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// "containerd://abc" -> "abc": the cgroup paths name the bare ID.
+std::string BareId(const std::string& container_id) {
+  const auto scheme = container_id.find("://");
+  return scheme == std::string::npos ? container_id : container_id.substr(scheme + 3);
+}
+
+std::string Script(const MountJobInput& input) {
+  std::string script = fmt::format(
+      "set -eu\n"
+      "# Claim {ns}/{claim} into pod {ns}/{pod} on node {node}.\n"
+      "# The driver's GetPreMountCommand ({provisioner}): sets DEV.\n"
+      "{fragment}\n"
+      "[ -n \"${{DEV:-}}\" ] || {{ echo 'discoblocks: the driver set no DEV' >&2; exit 1; }}\n"
+      "FSTYPE={fstype}\n"
+      "# A new disk has no file system yet; one that has keeps its data.\n"
+      "chroot /host blkid \"$DEV\" >/dev/null 2>&1 || chroot /host \"mkfs.$FSTYPE\" \"$DEV\"\n"
+      "set -- $(chroot /host stat -L -c '%t %T' \"$DEV\")\n"
+      "MAJOR=$((0x$1)) MINOR=$((0x$2))\n"
+      "NODE=/dev/discoblocks-{claim_uid}\n"
+      "mount_into() {{  # container ID, mount path\n"
+      "  pid=$(grep -l \"$1\" /proc/[0-9]*/cgroup 2>/dev/null | head -n 1 | cut -d/ -f3)\n"
+      "  [ -n \"$pid\" ] || {{ echo \"discoblocks: no process of container $1 here\" >&2; "
+      "exit 1; }}\n"
+      "  nsenter -t \"$pid\" -m -- sh -c '\n"
+      "    mkdir -p \"$1\"\n"
+      "    [ -b \"$2\" ] || mknod \"$2\" b \"$3\" \"$4\"\n"
+      "    grep -qs \" $1 \" /proc/self/mounts || mount -t \"$5\" \"$2\" \"$1\"\n"
+      "  ' mount \"$2\" \"$NODE\" \"$MAJOR\" \"$MINOR\" \"$FSTYPE\"\n"
+      "}}\n",
+      fmt::arg("ns", input.claim_namespace), fmt::arg("claim", input.claim_name),
+      fmt::arg("pod", input.pod_name), fmt::arg("node", input.node),
+      fmt::arg("provisioner", input.provisioner), fmt::arg("fragment", input.pre_mount_command),
+      fmt::arg("fstype", input.fs_type), fmt::arg("claim_uid", input.claim_uid));
+  for (const MountTarget& target : input.targets) {
+    script += fmt::format("mount_into {} {}  # container {}\n", BareId(target.container_id),
+                          ShellQuote(target.mount_path), target.container);
+  }
+  return script;
+}
+
+}  // namespace
+
+std::string MountJobName(const std::string& claim_uid, const std::string& pod_uid) {
+  return "discoblocks-mount-" + Sha256Hex(claim_uid + "/" + pod_uid).substr(0, 16);
+}
+
+Result<json> MountJob(const MountJobInput& input) {
+  for (const auto& [value, what] :
+       {std::pair{&input.job_namespace, "the Job's namespace"},
+        std::pair{&input.claim_uid, "the claim's uid"}, std::pair{&input.pod_uid, "the pod's uid"},
+        std::pair{&input.node, "the pod's node"}, std::pair{&input.image, "the Job's image"}}) {
+    if (value->empty()) return MakeError(fmt::format("a mount Job needs {}", what));
+  }
+  if (!Plain(input.fs_type) || input.fs_type.find('/') != std::string::npos) {
+    return MakeError(fmt::format("file system type \"{}\" is not a plain name", input.fs_type));
+  }
+  if (!Plain(input.claim_uid)) return MakeError("the claim's uid is not a plain name");
+  if (input.targets.empty()) return MakeError("the pod has no running container to mount into");
+  for (const MountTarget& target : input.targets) {
+    if (!Plain(target.container_id)) {
+      return MakeError(fmt::format("container {} has no usable container ID (\"{}\")",
+                                   target.container, target.container_id.substr(0, 64)));
+    }
+    if (target.mount_path.empty() || target.mount_path.front() != '/') {
+      return MakeError(fmt::format("mount path \"{}\" is not absolute", target.mount_path));
+    }
+  }
+  const json labels = {{"app.kubernetes.io/managed-by", "discoblocks"},
+                       {"discoblocks.ondat.io/job", "mount"}};
+  json container = {{"name", "mount"},
+                    {"image", input.image},
+                    {"command", {"/bin/sh", "-c", Script(input)}},
+                    {"securityContext", {{"privileged", true}}}};
+  container["volumeMounts"] = json::array(
+      {{{"name", "host"}, {"mountPath", "/host"}, {"mountPropagation", "Bidirectional"}}});
+  json pod_spec = {{"nodeName", input.node}, {"hostPID", true}, {"restartPolicy", "Never"}};
+  pod_spec["tolerations"] = json::array({{{"operator", "Exists"}}});
+  pod_spec["containers"] = json::array({std::move(container)});
+  pod_spec["volumes"] = json::array({{{"name", "host"}, {"hostPath", {{"path", "/"}}}}});
+  json metadata = {{"name", MountJobName(input.claim_uid, input.pod_uid)},
+                   {"namespace", input.job_namespace},
+                   {"labels", labels}};
+  metadata["annotations"] = {
+      {"discoblocks.ondat.io/claim", input.claim_namespace + "/" + input.claim_name},
+      {"discoblocks.ondat.io/pod", input.claim_namespace + "/" + input.pod_name},
+      {"discoblocks.ondat.io/pod-uid", input.pod_uid}};
+  json spec = {
+      {"backoffLimit", 3}, {"activeDeadlineSeconds", 600}, {"ttlSecondsAfterFinished", 3600}};
+  spec["template"] = {{"metadata", {{"labels", labels}}}, {"spec", std::move(pod_spec)}};
+  return json{{"apiVersion", "batch/v1"},
+              {"kind", "Job"},
+              {"metadata", std::move(metadata)},
+              {"spec", std::move(spec)}};
+}
+
+std::string JobOutcome(const json& job) {
+  const json* conditions = FindMember(job, {"status", "conditions"});
+  if (conditions == nullptr || !conditions->is_array()) return {};
+  for (const json& condition : *conditions) {
+    if (StringAt(condition, {"status"}) != "True") continue;
+    const std::string type = StringAt(condition, {"type"});
+    if (type == "Complete") return "complete";
+    if (type == "Failed") return "failed";
+  }
+  return {};
+}
+
+}  // namespace discoblocks::op
