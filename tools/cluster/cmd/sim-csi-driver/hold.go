@@ -17,21 +17,28 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 )
 
-// holdAnnotation on a PVC holds back the expansion of its volume: while it is
-// "true", ControllerExpandVolume fails, so that a test can see what a pending
-// (or failing) expansion looks like and that nobody asks for a second one.
-// Tests set the simulated usage through sim.discoblocks.dev/* annotations on
-// the PVC too (sim-kubelet-stats).
+// holdAnnotation on a PVC holds back the expansion of its volume, so that a
+// test can see what a pending or failing expansion looks like and that nobody
+// asks for a second one. Its values:
+//   - "true": ControllerExpandVolume fails with a retryable error (Unavailable):
+//     csi-resizer keeps the expansion in progress (condition Resizing) and
+//     retries with a growing backoff, as for a cloud API that is slow to accept;
+//   - "fail": it fails with a final error (Internal): csi-resizer also records
+//     the failure on the PVC (condition ControllerResizeError), and retries too.
+//
+// Anything else, or no annotation, lets the expansion proceed. Tests set the
+// simulated usage through sim.discoblocks.dev/* annotations on the PVC too
+// (sim-kubelet-stats). docs/local-cluster.md shows what the PVC looks like.
 const holdAnnotation = "sim.discoblocks.dev/hold-resize"
 
 // holdLookupTimeout bounds the API calls of one check; the check runs under
 // mockMu, so a slow API server must not stall every simulated driver for long.
 const holdLookupTimeout = 5 * time.Second
 
-// holdChecker finds out whether the volume volumeID of driver is held back.
-// held names the PVC ("namespace/name") when it is.
+// holdChecker finds the hold annotation's value ("" when there is none) on
+// the PVC ("namespace/name") of the volume volumeID of driver.
 type holdChecker interface {
-	heldBy(ctx context.Context, driver, volumeID string) (claim string, held bool, err error)
+	heldBy(ctx context.Context, driver, volumeID string) (claim, hold string, err error)
 }
 
 // apiHolds reads the hold annotation from the API server on every expansion:
@@ -62,12 +69,12 @@ func newAPIHolds(kubeconfig string) (*apiHolds, error) {
 	return &apiHolds{client: client}, nil
 }
 
-func (h *apiHolds) heldBy(ctx context.Context, driver, volumeID string) (string, bool, error) {
+func (h *apiHolds) heldBy(ctx context.Context, driver, volumeID string) (string, string, error) {
 	ctx, cancel := context.WithTimeout(ctx, holdLookupTimeout)
 	defer cancel()
 	pvs, err := h.client.CoreV1().PersistentVolumes().List(ctx, metav1.ListOptions{})
 	if err != nil {
-		return "", false, fmt.Errorf("listing PersistentVolumes: %w", err)
+		return "", "", fmt.Errorf("listing PersistentVolumes: %w", err)
 	}
 	for _, pv := range pvs.Items {
 		csiSource := pv.Spec.CSI
@@ -76,17 +83,20 @@ func (h *apiHolds) heldBy(ctx context.Context, driver, volumeID string) (string,
 		}
 		ref := pv.Spec.ClaimRef
 		if ref == nil {
-			return "", false, nil
+			return "", "", nil
 		}
 		claim := ref.Namespace + "/" + ref.Name
 		pvc, err := h.client.CoreV1().PersistentVolumeClaims(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
 		if err != nil {
-			return claim, false, fmt.Errorf("reading PVC %s: %w", claim, err)
+			return claim, "", fmt.Errorf("reading PVC %s: %w", claim, err)
 		}
-		return claim, pvc.Annotations[holdAnnotation] == "true", nil
+		return claim, pvc.Annotations[holdAnnotation], nil
 	}
-	return "", false, nil // a volume with no PV (yet): nothing can hold it
+	return "", "", nil // a volume with no PV (yet): nothing can hold it
 }
+
+// holdCodes are the error codes of the hold annotation's values.
+var holdCodes = map[string]codes.Code{"true": codes.Unavailable, "fail": codes.Internal}
 
 // ControllerExpandVolume fails while the volume's PVC carries the hold
 // annotation, and grows the volume as the mock does otherwise. A failed
@@ -94,14 +104,14 @@ func (h *apiHolds) heldBy(ctx context.Context, driver, volumeID string) (string,
 // skipped because the API server was briefly unreachable.
 func (d *simDriver) ControllerExpandVolume(ctx context.Context, req *csi.ControllerExpandVolumeRequest) (*csi.ControllerExpandVolumeResponse, error) {
 	if d.holds != nil {
-		claim, held, err := d.holds.heldBy(ctx, d.name, req.GetVolumeId())
+		claim, hold, err := d.holds.heldBy(ctx, d.name, req.GetVolumeId())
 		if err != nil {
 			return nil, status.Errorf(codes.Unavailable, "SIMULATION: cannot tell whether the expansion of volume %s is held: %v", req.GetVolumeId(), err)
 		}
-		if held {
+		if code, held := holdCodes[hold]; held {
 			d.logger.Info("SIMULATION: expansion held", "driver", d.name, "volume", req.GetVolumeId(), "pvc", claim,
-				"requested_bytes", req.GetCapacityRange().GetRequiredBytes())
-			return nil, status.Errorf(codes.Unavailable, "SIMULATION: expansion held: PVC %s has the annotation %s=true; remove it to let the expansion proceed", claim, holdAnnotation)
+				"hold", hold, "requested_bytes", req.GetCapacityRange().GetRequiredBytes())
+			return nil, status.Errorf(code, "SIMULATION: expansion held: PVC %s has the annotation %s=%q; remove it to let the expansion proceed", claim, holdAnnotation, hold)
 		}
 	}
 	return d.Service.ControllerExpandVolume(ctx, req)

@@ -19,15 +19,16 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 )
 
-// fakeHolds holds the volumes in held; fails every lookup when err is set.
+// fakeHolds gives the hold of each volume in held; fails every lookup when
+// err is set.
 type fakeHolds struct {
-	held map[string]bool
+	held map[string]string
 	err  error
 }
 
-func (f *fakeHolds) heldBy(_ context.Context, driver, volumeID string) (string, bool, error) {
+func (f *fakeHolds) heldBy(_ context.Context, driver, volumeID string) (string, string, error) {
 	if f.err != nil {
-		return "", false, f.err
+		return "", "", f.err
 	}
 	return "e2e/data", f.held[driver+"/"+volumeID], nil
 }
@@ -49,7 +50,7 @@ func startHeld(t *testing.T, holds holdChecker) csi.ControllerClient {
 }
 
 func TestExpansionHeldUntilReleased(t *testing.T) {
-	holds := &fakeHolds{held: map[string]bool{}}
+	holds := &fakeHolds{held: map[string]string{}}
 	ctrl := startHeld(t, holds)
 	ctx := testCtx(t)
 	created, err := ctrl.CreateVolume(ctx, &csi.CreateVolumeRequest{
@@ -67,11 +68,13 @@ func TestExpansionHeldUntilReleased(t *testing.T) {
 		})
 	}
 
-	holds.held[ebsName+"/"+id] = true
-	_, err = expand()
-	if status.Code(err) != codes.Unavailable || !strings.Contains(err.Error(), "SIMULATION: expansion held") ||
-		!strings.Contains(err.Error(), "e2e/data") || !strings.Contains(err.Error(), holdAnnotation) {
-		t.Fatalf("held: error %v, want Unavailable naming the simulation, the PVC and the annotation", err)
+	for hold, code := range map[string]codes.Code{"true": codes.Unavailable, "fail": codes.Internal} {
+		holds.held[ebsName+"/"+id] = hold
+		_, err = expand()
+		if status.Code(err) != code || !strings.Contains(err.Error(), "SIMULATION: expansion held") ||
+			!strings.Contains(err.Error(), "e2e/data") || !strings.Contains(err.Error(), holdAnnotation) {
+			t.Fatalf("hold %q: error %v, want %v naming the simulation, the PVC and the annotation", hold, err, code)
+		}
 	}
 
 	holds.err = errors.New("connection refused")
@@ -80,7 +83,7 @@ func TestExpansionHeldUntilReleased(t *testing.T) {
 	}
 
 	holds.err = nil
-	delete(holds.held, ebsName+"/"+id)
+	holds.held[ebsName+"/"+id] = "false" // not a hold
 	resp, err := expand()
 	if err != nil || resp.GetCapacityBytes() != 2*gib {
 		t.Fatalf("released: %v, %v; want 2 GiB", resp, err)
@@ -129,17 +132,16 @@ func TestAPIHoldsReadsThePVCOfTheVolume(t *testing.T) {
 		pv("pv-c", ebsName, "2", "other"), pvc("other", "false"),
 	)}
 	for _, tc := range []struct {
-		driver, id, claim string
-		held              bool
+		driver, id, claim, hold string
 	}{
-		{ebsName, "1", "e2e/held", true},
-		{gkeName, "1", "e2e/free", false},
-		{ebsName, "2", "e2e/other", false},
-		{ebsName, "3", "", false}, // no PV yet
+		{ebsName, "1", "e2e/held", "true"},
+		{gkeName, "1", "e2e/free", ""},
+		{ebsName, "2", "e2e/other", "false"},
+		{ebsName, "3", "", ""}, // no PV yet
 	} {
-		claim, held, err := h.heldBy(context.Background(), tc.driver, tc.id)
-		if err != nil || claim != tc.claim || held != tc.held {
-			t.Errorf("%s %s: %q %v %v; want %q %v", tc.driver, tc.id, claim, held, err, tc.claim, tc.held)
+		claim, hold, err := h.heldBy(context.Background(), tc.driver, tc.id)
+		if err != nil || claim != tc.claim || hold != tc.hold {
+			t.Errorf("%s %s: %q %q %v; want %q %q", tc.driver, tc.id, claim, hold, err, tc.claim, tc.hold)
 		}
 	}
 }

@@ -83,7 +83,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	fl := flag.NewFlagSet("sim-csi-driver", flag.ContinueOnError)
 	fl.SetOutput(stderr)
 	var drivers driverFlags
-	kubeconfig := fl.String("kubeconfig", "", "kubeconfig of the local test cluster (its API server must be on loopback); with it, a PVC annotated "+holdAnnotation+"=\"true\" holds back the expansion of its volume")
+	kubeconfig := fl.String("kubeconfig", "", "kubeconfig of the local test cluster (its API server must be on loopback); with it, a PVC annotated "+holdAnnotation+"=true (or fail) holds back the expansion of its volume")
 	fl.Var(&drivers, "driver", "serve the simulated CSI driver `NAME=SOCKET[,TOPOLOGY-KEY]`: driver name NAME on unix socket SOCKET, its volumes in the topology segment TOPOLOGY-KEY (none without) (repeatable, at least one)")
 	fl.Usage = func() {
 		fmt.Fprint(fl.Output(), `Usage: sim-csi-driver [--kubeconfig FILE] --driver NAME=SOCKET[,TOPOLOGY-KEY] [--driver ...]
@@ -96,8 +96,9 @@ volumes in the segment TOPOLOGY-KEY=value that the provisioner prefers, as a
 zonal disk would be; one without has no topology, as a network disk.
 
 With --kubeconfig, ControllerExpandVolume of a volume whose PVC carries the
-annotation `+holdAnnotation+`: "true" fails with "SIMULATION: expansion held"
-until the annotation is removed, so that tests can hold an expansion pending.
+annotation `+holdAnnotation+` fails with "SIMULATION: expansion held" until the
+annotation is removed, so that tests can hold an expansion back: "true" with a
+retryable error (the expansion stays in progress), "fail" with a final one.
 
 `)
 		fl.PrintDefaults()
