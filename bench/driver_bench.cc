@@ -190,6 +190,8 @@ void RegisterAll() {
   for (const auto& entry : Registry().Entries()) {
     if (!entry.driver) continue;
     for (const auto& spec : drivers::AllFunctions()) {
+      // An optional function the driver lacks is never called.
+      if (spec.optional && !entry.driver->Exports(spec.function)) continue;
       benchmark::RegisterBenchmark(
           ("Call/" + entry.provisioner + "/" + std::string(spec.name)).c_str(), BM_Call,
           entry.provisioner, spec.function)

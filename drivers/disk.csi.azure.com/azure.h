@@ -218,6 +218,13 @@ inline sdk::Result FileSystemManaged() { return sdk::Bool(true); }
 // The LUN is only known once the controller has attached the disk.
 inline sdk::Result AttachmentMetaKey() { return sdk::Text(kLunKey); }
 
+// Managed disk sizes are whole GiB: the Disks API takes diskSizeGB, an integer,
+// and a resize may only increase it. README.md has the sources, and what we
+// could not confirm (limits on how often a disk may be resized).
+inline sdk::Result ResizePolicy(const sdk::StorageClass& /*sc*/) {
+  return sdk::ResizePolicy({"1Gi", "", 0, ""});
+}
+
 }  // namespace azure
 
 #endif  // DISCOBLOCKS_DRIVERS_AZURE_H

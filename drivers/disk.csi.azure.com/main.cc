@@ -1,6 +1,6 @@
 // Discoblocks driver for disk.csi.azure.com (Azure Disk CSI): the nine ABI v1
-// exports, each a pure function from azure.h registered with the SDK, which reads
-// the inputs, applies the outcome rules and writes the answer.
+// exports and the optional GetResizePolicy, each a pure function from azure.h registered with the
+// SDK, which reads the inputs, applies the outcome rules and writes the answer.
 #include "azure.h"
 
 DISCOBLOCKS_IS_STORAGE_CLASS_VALID(azure::IsStorageClassValid)
@@ -12,3 +12,4 @@ DISCOBLOCKS_GET_PRE_MOUNT_COMMAND(azure::PreMountCommand)
 DISCOBLOCKS_GET_PRE_RESIZE_COMMAND(azure::PreResizeCommand)
 DISCOBLOCKS_IS_FILE_SYSTEM_MANAGED(azure::FileSystemManaged)
 DISCOBLOCKS_WAIT_FOR_VOLUME_ATTACHMENT_META(azure::AttachmentMetaKey)
+DISCOBLOCKS_GET_RESIZE_POLICY(azure::ResizePolicy)

@@ -70,6 +70,32 @@ func IsFileSystemManaged() {
 //go:wasmexport WaitForVolumeAttachmentMeta
 func WaitForVolumeAttachmentMeta() {}
 
+// GetResizePolicy declares what Amazon EBS Elastic Volumes allow, the same for
+// every volume type:
+//   - sizes are whole GiB: ModifyVolume takes the target size as an integer
+//     number of GiB ("The target size of the volume, in GiB"), and it must not
+//     be below the current size; so the smallest growth is 1 GiB;
+//   - "You can modify a volume up to four times within a rolling 24-hour
+//     period", each after the previous modification completed (the ModifyVolume
+//     API reference; older versions of it stated a six-hour cooldown between
+//     modifications instead, which allows no more than four per 24 hours either).
+//
+// Sources: https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ModifyVolume.html
+// (parameter Size, and the description), and the same page of the SDKs (e.g.
+// the EC2 ModifyVolume request of the AWS SDK for Kotlin).
+//
+//go:wasmexport GetResizePolicy
+func GetResizePolicy() { driver.Run(resizePolicy) }
+
+var resizePolicy = driver.GetResizePolicy(func(driver.StorageClass) driver.Result {
+	return driver.ResizePolicy(driver.ResizeLimits{
+		Granularity:      "1Gi",
+		MinimumIncrease:  "1Gi",
+		MaxModifications: 4,
+		Window:           "24h",
+	})
+})
+
 // isStorageClassValid accepts only StorageClasses the operator can work with:
 // volumes must be created lazily in the zone of the pod's node
 // (WaitForFirstConsumer), and must be expandable since growing disks is the

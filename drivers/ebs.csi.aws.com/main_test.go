@@ -226,3 +226,21 @@ func TestPreMountToleratesMkfsFailure(t *testing.T) {
 		}
 	}
 }
+
+// The limits AWS documents for Elastic Volumes modifications (see
+// GetResizePolicy), whatever the StorageClass's volume type.
+func TestResizePolicy(t *testing.T) {
+	const want = `{"granularity":"1Gi","minimumIncrease":"1Gi","maxModifications":4,"window":"24h"}`
+	for _, sc := range []string{
+		`{"provisioner":"ebs.csi.aws.com","parameters":{"type":"gp3"}}`,
+		`{"provisioner":"ebs.csi.aws.com","parameters":{"type":"io2"}}`,
+		`{"provisioner":"ebs.csi.aws.com"}`,
+	} {
+		if got := resizePolicy(env("STORAGE_CLASS_JSON", sc)); got != (driver.Result{Stdout: want}) {
+			t.Errorf("%s: got %+v, want %s", sc, got, want)
+		}
+	}
+	if got := resizePolicy(env()); got.Stdout != "" || !strings.Contains(got.Stderr, "STORAGE_CLASS_JSON") {
+		t.Errorf("without a StorageClass: got %+v, want an error naming it", got)
+	}
+}

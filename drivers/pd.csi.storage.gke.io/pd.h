@@ -108,6 +108,16 @@ inline sdk::Result FileSystemManaged() { return sdk::Bool(true); }
 // The device is found by its name, so there is no attachment metadata to wait for.
 inline sdk::Result AttachmentMetaKey() { return sdk::Nothing(); }
 
+// Persistent Disk sizes are whole GiB: Compute Engine takes a disk's size in
+// "GB" that must be a whole number ("Disk size must be a multiple of 1 GB",
+// gcloud compute disks resize), and the PD CSI driver rounds every requested
+// capacity up to a multiple of 1024^3 bytes (BytesToGbRoundUp in its
+// pkg/common/utils.go). No limit on how often a disk may grow was found in
+// Google's documentation, so none is declared. README.md has the sources.
+inline sdk::Result ResizePolicy(const sdk::StorageClass& /*sc*/) {
+  return sdk::ResizePolicy({"1Gi", "", 0, ""});
+}
+
 }  // namespace pd
 
 #endif  // DISCOBLOCKS_DRIVERS_PD_H

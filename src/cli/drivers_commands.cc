@@ -246,7 +246,8 @@ void AddDriversCommands(CLI::App& app, Action& action) {
   auto call_flags = std::make_shared<CallFlags>();
   auto* call = group->add_subcommand("call", "run one driver function, as the operator would");
   call->add_option("PROVISIONER", call_flags->provisioner, "the driver's folder name")->required();
-  call->add_option("FUNCTION", call_flags->function, "one of the nine contract functions")
+  call->add_option("FUNCTION", call_flags->function,
+                   "one of the contract functions (the nine required ones, or GetResizePolicy)")
       ->required();
   AddCommonFlags(*call, *call_common, false);
   call->add_option("--storage-class", call_flags->storage_class, "StorageClass file (YAML/JSON)");

@@ -2,9 +2,15 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
+#include <cstdint>
 #include <regex>
+#include <string>
+#include <vector>
 
 #include <fmt/format.h>
+
+#include "util/duration.h"
 
 namespace discoblocks::drivers {
 namespace conformance {
@@ -52,6 +58,26 @@ std::string StringProblem(const json& object, std::string_view key, std::string_
                        json(expected).dump());
   }
   return {};
+}
+
+// A Kubernetes quantity that is a positive whole number of bytes: digits with
+// an optional fraction and an optional binary (Ki..Ei) or decimal (k..E)
+// suffix. Exponents ("1e9") and milli-units are legal quantities but no sane
+// byte count, so they are refused here.
+bool IsByteQuantity(const json& value) {
+  if (value.is_number_integer()) return value.get<std::int64_t>() > 0;
+  if (value.is_number_unsigned()) return value.get<std::uint64_t>() > 0;
+  if (!value.is_string()) return false;
+  static const std::regex kQuantity(R"(([0-9]+)(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?)");
+  const std::string text = value.get<std::string>();
+  std::smatch match;
+  if (!std::regex_match(text, match, kQuantity)) return false;
+  const bool whole_zero = match[1].str().find_first_not_of('0') == std::string::npos;
+  const bool fraction_zero =
+      !match[2].matched || match[2].str().find_first_not_of("0.") == std::string::npos;
+  if (whole_zero && fraction_zero) return false;  // zero
+  // A fraction of a byte: only a suffix can make a fraction whole.
+  return !match[2].matched || match[3].matched;
 }
 
 }  // namespace
@@ -200,6 +226,57 @@ std::string MetaKeyProblem(std::string_view key) {
   if (odd)
     return fmt::format("{} has white space or control characters", json(std::string(key)).dump());
   return {};
+}
+
+std::string ResizePolicyProblem(const json& policy) {
+  if (policy.is_null()) return {};
+  if (!policy.is_object()) return "not a JSON object";
+  for (const char* field : {"granularity", "minimumIncrease"}) {
+    const auto found = policy.find(field);
+    if (found != policy.end() && !IsByteQuantity(*found)) {
+      return fmt::format(
+          "{} is {}; expected a positive whole number of bytes as a Kubernetes quantity "
+          "(\"1Gi\", \"500M\") or an integer",
+          field, Show(*found));
+    }
+  }
+  const auto count = policy.find("maxModifications");
+  const bool limited = count != policy.end() && count->is_number() && *count > 0;
+  if (count != policy.end() && (!count->is_number_integer() || *count < 0 || *count > 1000)) {
+    return fmt::format("maxModifications is {}; expected an integer from 0 to 1000", Show(*count));
+  }
+  const auto window = policy.find("window");
+  if (window != policy.end()) {
+    bool fine = false;
+    if (window->is_string()) {
+      const auto duration = ParseDuration(window->get<std::string>());
+      fine = duration.ok() && *duration >= std::chrono::seconds(1);
+    }
+    if (!fine) {
+      return fmt::format("window is {}; expected a Go duration of at least 1s (\"24h\", \"6h30m\")",
+                         Show(*window));
+    }
+  } else if (limited) {
+    return "maxModifications without a window: at most that many in what time?";
+  }
+  return {};
+}
+
+std::string DescribeResizePolicy(const json& policy) {
+  if (!policy.is_object()) return "no limits";
+  std::vector<std::string> parts;
+  for (const char* field : {"granularity", "minimumIncrease"}) {
+    if (policy.contains(field)) parts.push_back(fmt::format("{} {}", field, Show(policy[field])));
+  }
+  if (policy.contains("maxModifications")) {
+    parts.push_back(fmt::format("at most {} modification(s) per {}",
+                                Show(policy["maxModifications"]),
+                                Show(policy.value("window", json()))));
+  }
+  if (parts.empty()) return "no limits";
+  std::string line = parts[0];
+  for (std::size_t i = 1; i < parts.size(); ++i) line += ", " + parts[i];
+  return line;
 }
 
 }  // namespace conformance

@@ -19,6 +19,13 @@ std::string PvcStubProblem(const nlohmann::json& pvc, const ConformanceInputs& i
 std::string LabelsProblem(const nlohmann::json& labels);
 std::string NamespaceProblem(std::string_view name);
 std::string MetaKeyProblem(std::string_view key);
+// GetResizePolicy's object (null: no limits). Stricter than the host, which
+// checks JSON types only: quantities must be positive whole byte counts in
+// Kubernetes' notation ("1Gi", "500M", 1073741824), maxModifications at most
+// 1000, window a Go duration of at least 1s, required with maxModifications.
+std::string ResizePolicyProblem(const nlohmann::json& policy);
+// One line for people: "no limits", or "granularity 1Gi, at most 4 per 24h".
+std::string DescribeResizePolicy(const nlohmann::json& policy);
 
 // Kubernetes' label syntax: a value (at most 63 characters, alphanumerics and
 // -_. inside, alphanumeric at both ends; may be empty) and a key ([prefix/]name,

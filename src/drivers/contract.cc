@@ -17,8 +17,8 @@ constexpr std::string_view kVolumeAttachmentJson = "VOLUME_ATTACHMENT_JSON";
 
 }  // namespace
 
-const std::array<FunctionSpec, 9>& AllFunctions() {
-  static const std::array<FunctionSpec, 9> kFunctions{{
+const std::array<FunctionSpec, kFunctionCount>& AllFunctions() {
+  static const std::array<FunctionSpec, kFunctionCount> kFunctions{{
       {Function::kIsStorageClassValid,
        "IsStorageClassValid",
        OutputKind::kValidity,
@@ -46,6 +46,11 @@ const std::array<FunctionSpec, 9>& AllFunctions() {
        "WaitForVolumeAttachmentMeta",
        OutputKind::kMetaKey,
        {}},
+      {Function::kGetResizePolicy,
+       "GetResizePolicy",
+       OutputKind::kResizePolicy,
+       {kStorageClassJson},
+       /*optional=*/true},
   }};
   return kFunctions;
 }

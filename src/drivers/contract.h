@@ -1,8 +1,10 @@
-// The driver contract (ABI v1, see docs/driver-abi.md): the nine functions, the
-// environment each one reads, and the shape of what each one prints.
+// The driver contract (ABI v1, see docs/driver-abi.md): the nine required
+// functions and the optional ones, the environment each one reads, and the shape
+// of what each one prints.
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -29,6 +31,8 @@ enum class Function {
   kGetPreResizeCommand,
   kIsFileSystemManaged,
   kWaitForVolumeAttachmentMeta,
+  // Optional: added to ABI v1 later, so drivers built before it lack it.
+  kGetResizePolicy,
 };
 
 // How a function's stdout is read (the contract's outcome table).
@@ -41,6 +45,10 @@ enum class OutputKind {
   kNamespace,  // plain text, trimmed, not empty
   kMetaKey,    // plain text, trimmed, may be empty
   kShell,      // a shell fragment, passed on as-is
+  // Nothing (no limits), or a JSON object whose known fields have the right
+  // JSON types (granularity, minimumIncrease: string or integer; maxModifications:
+  // integer >= 0; window: string). A known field that is null is left out.
+  kResizePolicy,
 };
 
 struct FunctionSpec {
@@ -48,9 +56,14 @@ struct FunctionSpec {
   std::string_view name;  // the export's name
   OutputKind output;
   std::vector<std::string_view> env;  // variables it reads, in contract order
+  // An optional function may be missing from a driver: loading never requires
+  // it, and callers treat its absence as the function's neutral answer.
+  bool optional = false;
 };
 
-const std::array<FunctionSpec, 9>& AllFunctions();
+// Every function, required ones first, in the order of `Function`.
+inline constexpr std::size_t kFunctionCount = 10;
+const std::array<FunctionSpec, kFunctionCount>& AllFunctions();
 const FunctionSpec& SpecOf(Function function);
 std::optional<Function> FunctionByName(std::string_view name);
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdint>
 #include <string>
 #include <utility>
 
@@ -91,6 +92,33 @@ bool IsLabels(const json& value) {
                                           [](const json& label) { return label.is_string(); });
 }
 
+bool IsObject(const json& value) { return value.is_object(); }
+
+// A Kubernetes quantity as JSON: a string ("1Gi") or an integer of bytes.
+bool IsQuantity(const json& value) { return value.is_string() || value.is_number_integer(); }
+
+bool IsCount(const json& value) {
+  return value.is_number_unsigned() ||
+         (value.is_number_integer() && value.get<std::int64_t>() >= 0);
+}
+
+struct ResizeField {
+  std::string_view name;
+  bool (*valid)(const json&);
+  std::string_view expected;
+};
+
+// GetResizePolicy's fields (docs/driver-abi.md). Their values are judged by
+// the operator (operator/resize_policy.h); here only their JSON types.
+constexpr std::array<ResizeField, 4> kResizeFields{{
+    {"granularity", IsQuantity, "a quantity (a string such as \"1Gi\", or an integer of bytes)"},
+    {"minimumIncrease", IsQuantity,
+     "a quantity (a string such as \"1Gi\", or an integer of bytes)"},
+    {"maxModifications", IsCount, "an integer of at least 0"},
+    {"window", [](const json& value) { return value.is_string(); },
+     "a Go duration string such as \"24h\""},
+}};
+
 class Interpreter {
  public:
   Interpreter(std::string_view provisioner, const FunctionSpec& function, wasm::RunResult run)
@@ -119,6 +147,8 @@ class Interpreter {
       case OutputKind::kMetaKey:
       case OutputKind::kShell:
         return Text(stderr_text);
+      case OutputKind::kResizePolicy:
+        return ResizePolicy(stderr_text);
     }
     return Fail(ErrorCause::kBadOutput, "unknown output kind");
   }
@@ -197,6 +227,31 @@ class Interpreter {
       return Fail(ErrorCause::kBadOutput, fmt::format("output is not {}: {}", shape, Quote(text)));
     }
     return Succeed(OutcomeKind::kOk, std::move(value), stderr_text);
+  }
+
+  // Nothing: no limits (result null). Otherwise an object whose known fields
+  // have their JSON types; unknown fields are passed on for newer hosts, a known
+  // one that is null is dropped (as Kubernetes treats an explicit null).
+  Outcome ResizePolicy(std::string_view stderr_text) {
+    if (Trim(outcome_.stdout_data).empty() && stderr_text.empty()) {
+      return Succeed(OutcomeKind::kOk, nullptr, {});
+    }
+    Outcome parsed = Json(stderr_text, IsObject, "a JSON object", false);
+    if (parsed.kind != OutcomeKind::kOk) return parsed;
+    outcome_ = std::move(parsed);
+    for (const ResizeField& field : kResizeFields) {
+      const auto found = outcome_.result.find(field.name);
+      if (found == outcome_.result.end()) continue;
+      if (found->is_null()) {
+        outcome_.result.erase(found);
+      } else if (!field.valid(*found)) {
+        const std::string got = Quote(found->dump(-1, ' ', false, json::error_handler_t::replace));
+        outcome_.warnings.clear();
+        return Fail(ErrorCause::kBadOutput,
+                    fmt::format("field {}: expected {}, got {}", field.name, field.expected, got));
+      }
+    }
+    return std::move(outcome_);
   }
 
   Outcome Text(std::string_view stderr_text) {

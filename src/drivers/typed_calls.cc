@@ -78,4 +78,21 @@ Typed<std::string> WaitForVolumeAttachmentMeta(const Driver& driver, const CallO
   return Convert<std::string>(driver.Call(Function::kWaitForVolumeAttachmentMeta, {}, options));
 }
 
+Typed<std::optional<nlohmann::json>> GetResizePolicy(const Driver& driver,
+                                                     const nlohmann::json& storage_class,
+                                                     const CallOptions& options) {
+  Typed<std::optional<nlohmann::json>> typed;
+  if (!driver.Exports(Function::kGetResizePolicy)) {
+    typed.outcome.kind = OutcomeKind::kOk;
+    return typed;
+  }
+  CallInputs inputs;
+  inputs.storage_class = storage_class;
+  typed.outcome = driver.Call(Function::kGetResizePolicy, inputs, options);
+  if (typed.outcome.kind == OutcomeKind::kOk && !typed.outcome.result.is_null()) {
+    typed.value = typed.outcome.result;
+  }
+  return typed;
+}
+
 }  // namespace discoblocks::drivers

@@ -1,4 +1,4 @@
-// The typed C++ API over the nine contract functions. Each returns the contract's
+// The typed C++ API over the contract functions. Each returns the contract's
 // outcome; on success the value is also converted to a C++ type.
 #pragma once
 
@@ -56,5 +56,15 @@ Typed<bool> IsFileSystemManaged(const Driver& driver, const CallOptions& options
 // Empty when there is nothing to wait for.
 Typed<std::string> WaitForVolumeAttachmentMeta(const Driver& driver,
                                                const CallOptions& options = {});
+
+// The optional GetResizePolicy: what the disk type of `storage_class` allows
+// when a volume grows. nullopt when the driver does not export the function
+// (a driver built before it: no limits; the outcome is then ok without a call)
+// or printed nothing; otherwise the object the driver printed, whose known
+// fields have their JSON types (docs/driver-abi.md). The values themselves are
+// the operator's to judge (operator/resize_policy.h).
+Typed<std::optional<nlohmann::json>> GetResizePolicy(const Driver& driver,
+                                                     const nlohmann::json& storage_class,
+                                                     const CallOptions& options = {});
 
 }  // namespace discoblocks::drivers

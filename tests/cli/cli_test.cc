@@ -233,7 +233,7 @@ TEST(CliTest, ListShowsEveryFolderWithItsState) {
   EXPECT_NE(doc[0]["reason"].get<std::string>().find("does not compile"), std::string::npos);
   EXPECT_EQ(doc[1]["state"], "skipped");
   EXPECT_EQ(doc[2]["state"], "loaded");
-  EXPECT_EQ(doc[2]["exports"].size(), 9U);
+  EXPECT_EQ(doc[2]["exports"].size(), 10U);  // the nine and the optional GetResizePolicy
 
   const auto table = RunDiscoblocks({"drivers", "list", "--drivers-dir", dir.path().string()});
   EXPECT_NE(table.out.find("PROVISIONER"), std::string::npos);
@@ -260,7 +260,7 @@ TEST(CliTest, InspectShowsIdentityAndInterface) {
   EXPECT_GT(doc["compile_ms"].get<double>(), 0.0);
   EXPECT_FALSE(doc["imports"].empty());
   for (const auto& import : doc["imports"]) EXPECT_EQ(import["module"], "wasi_snapshot_preview1");
-  EXPECT_EQ(doc["exports"].size(), 9U);
+  EXPECT_EQ(doc["exports"].size(), 10U);  // the nine and the optional GetResizePolicy
   EXPECT_EQ(doc["limits"]["time_ms"], 2000);
 }
 

@@ -70,9 +70,15 @@ TEST_P(BundledDriverTest, PassesWithBuiltInInputs) {
     if (check.name.ends_with("/limits")) continue;
     EXPECT_EQ(check.status, CheckStatus::kPass) << check.name << ": " << check.reason;
   }
-  // Nine functions, each exported, within limits, shaped, quiet, deterministic.
+  // Nine functions, each exported, within limits, shaped, quiet, deterministic;
+  // optional ones the same when exported.
   const auto checks = ByName(report);
   for (const auto& spec : AllFunctions()) {
+    if (spec.optional && !(*driver)->Exports(spec.function)) {
+      EXPECT_TRUE(checks.contains(std::string(spec.name) + "/exists")) << spec.name;
+      EXPECT_FALSE(checks.contains(std::string(spec.name) + "/limits")) << spec.name;
+      continue;
+    }
     for (const char* aspect : {"/exists", "/limits", "/shape", "/stderr", "/deterministic"}) {
       EXPECT_TRUE(checks.contains(std::string(spec.name) + aspect)) << spec.name << aspect;
     }
@@ -195,6 +201,78 @@ TEST(ConformanceTest, WrongShapesStderrAndLooseBooleansAreReported) {
   EXPECT_EQ(commands.at("GetPreMountCommand/shape").status, CheckStatus::kFail);
   EXPECT_NE(commands.at("GetPreMountCommand/shape").reason.find("DEV"), std::string::npos);
   EXPECT_EQ(commands.at("IsFileSystemManaged/shape").status, CheckStatus::kFail);
+}
+
+// A driver built before GetResizePolicy existed passes with one line saying
+// so; one that exports it is judged like any function.
+TEST(ConformanceTest, GetResizePolicyIsOptionalAndJudgedWhenExported) {
+  TempDir dir;
+  auto old = LoadModule(dir, "old.example.com", HostileDir() / "scripted.wasm");
+  ASSERT_NE(old, nullptr);
+  const auto without = ByName(RunConformance(*old, Options("old.example.com")));
+  EXPECT_EQ(without.at("GetResizePolicy/exists").status, CheckStatus::kPass);
+  EXPECT_NE(without.at("GetResizePolicy/exists").reason.find("optional"), std::string::npos);
+  EXPECT_FALSE(without.contains("GetResizePolicy/shape"));
+  EXPECT_EQ(
+      std::count_if(without.begin(), without.end(),
+                    [](const auto& item) { return item.first.starts_with("GetResizePolicy"); }),
+      1);
+
+  auto driver = LoadModule(dir, "new.example.com", HostileDir() / "scripted_resize_policy.wasm");
+  ASSERT_NE(driver, nullptr);
+  auto options = Options("new.example.com");
+  options.extra_env = {
+      {"OUT",
+       R"({"granularity":"1Gi","minimumIncrease":"1Gi","maxModifications":4,"window":"24h"})"}};
+  auto checks = ByName(RunConformance(*driver, options));
+  for (const char* name :
+       {"GetResizePolicy/exists", "GetResizePolicy/limits", "GetResizePolicy/shape",
+        "GetResizePolicy/stderr", "GetResizePolicy/deterministic",
+        "GetResizePolicy/odd-input/STORAGE_CLASS_JSON=empty",
+        "GetResizePolicy/odd-input/STORAGE_CLASS_JSON=wrong-types"}) {
+    ASSERT_TRUE(checks.contains(name)) << name;
+    EXPECT_EQ(checks.at(name).status, CheckStatus::kPass) << name << ": " << checks.at(name).reason;
+  }
+  // Checked too (the scripted module's small memory cannot hold it: a trap).
+  EXPECT_TRUE(checks.contains("GetResizePolicy/odd-input/STORAGE_CLASS_JSON=huge"));
+  EXPECT_NE(checks.at("GetResizePolicy/shape").reason.find("per \"24h\""), std::string::npos)
+      << checks.at("GetResizePolicy/shape").reason;
+
+  options.extra_env = {};  // prints nothing: no limits
+  checks = ByName(RunConformance(*driver, options));
+  EXPECT_EQ(checks.at("GetResizePolicy/shape").status, CheckStatus::kPass);
+  EXPECT_EQ(checks.at("GetResizePolicy/shape").reason, "no limits");
+
+  options.extra_env = {{"OUT", R"({"maxModifications":"4"})"}};  // the host refuses it
+  checks = ByName(RunConformance(*driver, options));
+  EXPECT_EQ(checks.at("GetResizePolicy/shape").status, CheckStatus::kFail);
+  EXPECT_NE(checks.at("GetResizePolicy/shape").reason.find("maxModifications"), std::string::npos);
+
+  options.extra_env = {{"OUT", R"({"granularity":"1.5"})"}};  // the suite refuses it
+  checks = ByName(RunConformance(*driver, options));
+  EXPECT_EQ(checks.at("GetResizePolicy/shape").status, CheckStatus::kFail);
+  EXPECT_NE(checks.at("GetResizePolicy/shape").reason.find("granularity"), std::string::npos);
+}
+
+TEST(ConformanceTest, AResizePolicyHasSaneValues) {
+  using conformance::ResizePolicyProblem;
+  const auto json = [](const char* text) { return nlohmann::json::parse(text); };
+  EXPECT_EQ(ResizePolicyProblem(nullptr), "");
+  EXPECT_EQ(ResizePolicyProblem(json("{}")), "");
+  EXPECT_EQ(
+      ResizePolicyProblem(
+          json(R"({"granularity":"1Gi","minimumIncrease":1,"maxModifications":4,"window":"24h"})")),
+      "");
+  EXPECT_EQ(ResizePolicyProblem(json(R"({"granularity":"1.5Gi","maxModifications":0})")), "");
+  EXPECT_EQ(ResizePolicyProblem(json(R"({"granularity":"500M","window":"6h30m"})")), "");
+  for (const char* bad :
+       {R"({"granularity":"0"})", R"({"granularity":0})", R"({"granularity":-1})",
+        R"({"granularity":"1.5"})", R"({"granularity":"1e9"})", R"({"granularity":"100m"})",
+        R"({"minimumIncrease":"1 Gi"})", R"({"maxModifications":1001,"window":"1h"})",
+        R"({"maxModifications":4})", R"({"maxModifications":4,"window":"500ms"})",
+        R"({"window":"1 day"})", "[]"}) {
+    EXPECT_NE(ResizePolicyProblem(json(bad)), "") << bad;
+  }
 }
 
 TEST(ConformanceTest, ATopologyTermMustBeAValidTopologySelectorTerm) {

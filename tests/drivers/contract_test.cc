@@ -6,8 +6,11 @@
 namespace discoblocks::drivers {
 namespace {
 
-TEST(ContractTest, NineFunctionsFoundByName) {
-  EXPECT_EQ(AllFunctions().size(), 9U);
+TEST(ContractTest, NineRequiredFunctionsAndOneOptionalFoundByName) {
+  EXPECT_EQ(AllFunctions().size(), 10U);
+  for (std::size_t i = 0; i < AllFunctions().size(); ++i) {
+    EXPECT_EQ(AllFunctions()[i].optional, i >= 9) << AllFunctions()[i].name;
+  }
   for (const FunctionSpec& spec : AllFunctions()) {
     EXPECT_EQ(FunctionByName(spec.name), spec.function);
     EXPECT_EQ(&SpecOf(spec.function), &spec);

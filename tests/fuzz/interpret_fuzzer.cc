@@ -2,7 +2,7 @@
 // printed, which no one but its author controls, turned into an outcome.
 //
 // Input layout (tests/fuzz/make_seeds.py writes seeds in it):
-//   byte 0   the function (index into AllFunctions(), modulo 9)
+//   byte 0   the function (index into AllFunctions(), modulo its size)
 //   byte 1   low nibble 0-7: the call returned (kOk); 8-15: the run statuses
 //            kTrap ... kInstantiateFailed; bit 4: the failure happened in the
 //            initializer; bits 5-7: the exit code
@@ -78,6 +78,13 @@ void CheckShape(const drivers::FunctionSpec& spec, const drivers::Outcome& outco
     case drivers::OutputKind::kNamespace:
       Require(result.is_string() && !result.get<std::string>().empty(),
               "a namespace is a non-empty string");
+      break;
+    case drivers::OutputKind::kResizePolicy:
+      Require(result.is_null() || result.is_object(), "a resize policy is null or an object");
+      for (const char* field : {"granularity", "minimumIncrease", "maxModifications", "window"}) {
+        Require(!result.is_object() || !result.contains(field) || !result[field].is_null(),
+                "a resize policy's known fields are not null", field);
+      }
       break;
     case drivers::OutputKind::kMetaKey:
     case drivers::OutputKind::kShell:

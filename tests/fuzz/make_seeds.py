@@ -109,7 +109,8 @@ def admission_seeds():
 # interpret_fuzzer.cc's layout: function index, run byte, stdout, NUL, stderr.
 FUNCTIONS = ["IsStorageClassValid", "GetStorageClassAllowedTopology", "GetPVCStub",
              "GetCSIDriverNamespace", "GetCSIDriverPodLabels", "GetPreMountCommand",
-             "GetPreResizeCommand", "IsFileSystemManaged", "WaitForVolumeAttachmentMeta"]
+             "GetPreResizeCommand", "IsFileSystemManaged", "WaitForVolumeAttachmentMeta",
+             "GetResizePolicy"]
 
 
 def run(function, stdout, stderr=None, run_byte=0):
@@ -141,6 +142,9 @@ def interpret_seeds():
         run("GetPreResizeCommand", ""),
         run("IsFileSystemManaged", "T"),
         run("WaitForVolumeAttachmentMeta", "devicePath\n"),
+        run("GetResizePolicy", ""),
+        run("GetResizePolicy", '{"granularity": "1Gi", "maxModifications": 4, "window": "24h"}'),
+        run("GetResizePolicy", '{"maxModifications": "4"}'),
         run("IsStorageClassValid", "", "panic: oops", run_byte=8),   # trap
         run("GetPVCStub", "", "exit", run_byte=9 | 0x10 | (3 << 5)),  # exit 3, in initializer
         run("GetPVCStub", "{", "", run_byte=13),                    # output limit

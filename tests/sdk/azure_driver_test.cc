@@ -154,6 +154,17 @@ TEST(AzureDriverTest, BadOrMissingLunsAreErrors) {
   EXPECT_EQ(Resize("[]"), sdk::Fail("VOLUME_ATTACHMENT_JSON is a JSON array, not an object"));
 }
 
+// Whole GiB for every SKU; no minimum increase or rate limit declared.
+TEST(AzureDriverTest, ResizePolicyIsWholeGiB) {
+  for (const char* sc : {R"({"parameters":{"skuName":"Premium_LRS"}})",
+                         R"({"parameters":{"skuName":"UltraSSD_LRS"}})", "{}"}) {
+    const Vars vars{{sdk::kStorageClassVar, sc}};
+    EXPECT_EQ(sdk::GetResizePolicy(sdk::Env(&vars), azure::ResizePolicy),
+              sdk::Text(R"({"granularity":"1Gi"})"))
+        << sc;
+  }
+}
+
 TEST(AzureDriverTest, Constants) {
   EXPECT_EQ(sdk::GetCSIDriverNamespace(sdk::Env(), azure::Namespace), sdk::Text("kube-system"));
   EXPECT_EQ(sdk::GetCSIDriverPodLabels(sdk::Env(), azure::PodLabels),

@@ -181,6 +181,30 @@ TEST(DriverSdkTest, PvcStubInputsAreRequiredAndUtf8) {
   EXPECT_EQ(GetPVCStub(Env(&vars), PvcStub), Fail("PVC_NAMESACE is empty"));
 }
 
+TEST(DriverSdkTest, ResizePolicyPrintsTheFieldsThatAreSet) {
+  EXPECT_EQ(ResizePolicy({}), Nothing());
+  EXPECT_EQ(
+      ResizePolicy({"1Gi", "1Gi", 4, "24h"}),
+      Text(R"({"granularity":"1Gi","maxModifications":4,"minimumIncrease":"1Gi","window":"24h"})"));
+  EXPECT_EQ(ResizePolicy({"4Ki", "", 0, ""}), Text(R"({"granularity":"4Ki"})"));
+  const Result negative = ResizePolicy({"", "", -1, ""});
+  EXPECT_EQ(negative.out, "");
+  EXPECT_NE(negative.err, "");
+}
+
+TEST(DriverSdkTest, GetResizePolicyGetsTheStorageClass) {
+  const auto by_type = [](const StorageClass& sc) {
+    if (!sc.parameters || sc.parameters->count("type") == 0) return Nothing();
+    return ResizePolicy({"1Gi", "", 0, ""});
+  };
+  const Vars typed{{kStorageClassVar, R"({"parameters":{"type":"slow"}})"}};
+  EXPECT_EQ(GetResizePolicy(Env(&typed), by_type), Text(R"({"granularity":"1Gi"})"));
+  const Vars untyped{{kStorageClassVar, R"({"parameters":{}})"}};
+  EXPECT_EQ(GetResizePolicy(Env(&untyped), by_type), Nothing());
+  const Vars none;
+  EXPECT_EQ(GetResizePolicy(Env(&none), by_type), Fail("STORAGE_CLASS_JSON is not set"));
+}
+
 TEST(DriverSdkTest, OutcomeRules) {
   // A boolean function answers true or false, or fails with nothing on stdout.
   EXPECT_EQ(IsFileSystemManaged(Env(), [] { return Bool(false, "why"); }), Bool(false, "why"));

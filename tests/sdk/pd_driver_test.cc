@@ -101,6 +101,20 @@ TEST(PdDriverTest, BadVolumeHandlesAreErrorsThatQuoteThem) {
   EXPECT_NE(huge.err.find(std::string(200, 'a') + "\"..."), std::string::npos);
 }
 
+// Whole GiB for every disk type; no minimum increase or rate limit declared.
+TEST(PdDriverTest, ResizePolicyIsWholeGiB) {
+  for (const char* sc : {R"({"parameters":{"type":"pd-balanced"}})",
+                         R"({"parameters":{"type":"hyperdisk-balanced"}})", "{}"}) {
+    const Vars vars{{sdk::kStorageClassVar, sc}};
+    EXPECT_EQ(sdk::GetResizePolicy(sdk::Env(&vars), pd::ResizePolicy),
+              sdk::Text(R"({"granularity":"1Gi"})"))
+        << sc;
+  }
+  const Vars none;
+  EXPECT_EQ(sdk::GetResizePolicy(sdk::Env(&none), pd::ResizePolicy),
+            sdk::Fail("STORAGE_CLASS_JSON is not set"));
+}
+
 TEST(PdDriverTest, Constants) {
   EXPECT_EQ(sdk::GetCSIDriverNamespace(sdk::Env(), pd::Namespace), sdk::Text("kube-system"));
   EXPECT_EQ(sdk::GetCSIDriverPodLabels(sdk::Env(), pd::PodLabels),

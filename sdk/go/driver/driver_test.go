@@ -103,3 +103,40 @@ func TestPVCStub(t *testing.T) {
 		t.Errorf("PVCStub without namespace = %+v", got)
 	}
 }
+
+func TestResizePolicy(t *testing.T) {
+	if got := ResizePolicy(ResizeLimits{}); got != (Result{}) {
+		t.Errorf("no limits = %+v, want nothing", got)
+	}
+	got := ResizePolicy(ResizeLimits{Granularity: "1Gi", MinimumIncrease: "1Gi", MaxModifications: 4, Window: "24h"})
+	want := `{"granularity":"1Gi","minimumIncrease":"1Gi","maxModifications":4,"window":"24h"}`
+	if got != (Result{Stdout: want}) {
+		t.Errorf("ResizePolicy = %+v, want %s", got, want)
+	}
+	if got := ResizePolicy(ResizeLimits{Granularity: "4Ki"}); got.Stdout != `{"granularity":"4Ki"}` {
+		t.Errorf("granularity only = %+v", got)
+	}
+	if got := ResizePolicy(ResizeLimits{MaxModifications: -1}); got.Stdout != "" || got.Stderr == "" {
+		t.Errorf("negative count = %+v, want a failure", got)
+	}
+}
+
+func TestGetResizePolicyReadsTheStorageClass(t *testing.T) {
+	byType := GetResizePolicy(func(sc StorageClass) Result {
+		if sc.Parameters.Value["type"] == "slow" {
+			return ResizePolicy(ResizeLimits{Granularity: "1Gi"})
+		}
+		return Nothing()
+	})
+	env := MapEnv(map[string]string{StorageClassVar: `{"parameters":{"type":"slow"}}`})
+	if got := byType(env); got.Stdout != `{"granularity":"1Gi"}` {
+		t.Errorf("slow = %+v", got)
+	}
+	env = MapEnv(map[string]string{StorageClassVar: `{"parameters":{"type":"fast"}}`})
+	if got := byType(env); got != (Result{}) {
+		t.Errorf("fast = %+v", got)
+	}
+	if got := byType(MapEnv(nil)); got.Stdout != "" || !strings.Contains(got.Stderr, StorageClassVar) {
+		t.Errorf("no StorageClass = %+v, want an error naming %s", got, StorageClassVar)
+	}
+}

@@ -1,6 +1,9 @@
 package driver
 
-import "sort"
+import (
+	"sort"
+	"strconv"
+)
 
 // Nothing is the empty answer: no topology, no command, no metadata key.
 func Nothing() Result { return Result{} }
@@ -188,5 +191,71 @@ func volume(f func(VolumeInputs) Result) func(Env) Result {
 			return Fail("%v", err)
 		}
 		return checkAnswer(f(VolumeInputs{PV: NewPersistentVolume(raw), env: env}))
+	}
+}
+
+// ResizeLimits is what a disk type allows when a volume grows, the answer of the
+// optional GetResizePolicy (docs/driver-abi.md). A zero field declares no limit
+// of that kind.
+type ResizeLimits struct {
+	// Granularity: every new size is a multiple of it. A Kubernetes quantity
+	// ("1Gi"); "" for none.
+	Granularity string
+	// MinimumIncrease: a resize grows the volume by at least this much. A
+	// Kubernetes quantity; "" for none.
+	MinimumIncrease string
+	// MaxModifications: at most this many size changes of one volume within
+	// any Window; 0 for no limit.
+	MaxModifications int
+	// Window: a Go duration ("24h"); required with MaxModifications.
+	Window string
+}
+
+// ResizePolicy is the answer of GetResizePolicy: nothing when l declares no
+// limit at all, else the JSON object of the fields that are set.
+func ResizePolicy(l ResizeLimits) Result {
+	if l == (ResizeLimits{}) {
+		return Nothing()
+	}
+	if l.MaxModifications < 0 {
+		return Fail("driver bug: ResizeLimits.MaxModifications is %d, below 0", l.MaxModifications)
+	}
+	b := []byte{'{'}
+	field := func(name string) {
+		if len(b) > 1 {
+			b = append(b, ',')
+		}
+		b = AppendString(b, name)
+		b = append(b, ':')
+	}
+	if l.Granularity != "" {
+		field("granularity")
+		b = AppendString(b, l.Granularity)
+	}
+	if l.MinimumIncrease != "" {
+		field("minimumIncrease")
+		b = AppendString(b, l.MinimumIncrease)
+	}
+	if l.MaxModifications != 0 {
+		field("maxModifications")
+		b = strconv.AppendInt(b, int64(l.MaxModifications), 10)
+	}
+	if l.Window != "" {
+		field("window")
+		b = AppendString(b, l.Window)
+	}
+	return Text(string(append(b, '}')))
+}
+
+// GetResizePolicy adapts f to the optional GetResizePolicy export. f gets the
+// claim's StorageClass, since limits may differ by volume type. A driver
+// without limits does not export the function at all.
+func GetResizePolicy(f func(StorageClass) Result) func(Env) Result {
+	return func(env Env) Result {
+		raw, err := env.JSONObject(StorageClassVar)
+		if err != nil {
+			return Fail("%v", err)
+		}
+		return checkAnswer(f(NewStorageClass(raw)))
 	}
 }

@@ -25,7 +25,8 @@ const (
 )
 
 // TestFullCluster runs the cluster's whole life in order: storage for a pod,
-// growth, attachment, a Job, the statistics, and a stop that leaves nothing.
+// growth, attachment, a Job, the statistics, a growth held back by the
+// simulated driver, and a stop that leaves nothing.
 func TestFullCluster(t *testing.T) {
 	c := startCluster(t, "--nodes", "3")
 	ctx := context.Background()
@@ -45,6 +46,8 @@ func TestFullCluster(t *testing.T) {
 	t.Run("the volume is attached to the pod's node", func(t *testing.T) { attached(t, c, pvName, pod.Spec.NodeName) })
 	t.Run("a Job's pod runs and the Job completes", func(t *testing.T) { jobCompletes(t, c) })
 	t.Run("kubelet statistics follow the PVC's annotations", func(t *testing.T) { statistics(t, c, pod) })
+	// After the statistics, which expect the 2Gi of the expansion above.
+	t.Run("an expansion held by the simulated driver stays pending until released", func(t *testing.T) { heldExpansion(t, c, pvName) })
 	t.Run("only loopback is used; stop leaves no process and no listening port", func(t *testing.T) { stopLeavesNothing(t, c) })
 }
 

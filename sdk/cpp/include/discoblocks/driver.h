@@ -1,6 +1,7 @@
 // Discoblocks driver SDK for C++ (header-only), ABI v1 (docs/driver-abi.md).
 //
-// A driver is a WASI preview 1 reactor exporting nine functions. Each one gets its
+// A driver is a WASI preview 1 reactor exporting nine functions (and, optionally,
+// GetResizePolicy). Each one gets its
 // inputs from environment variables and answers on stdout, with reasons and errors
 // on stderr. With this SDK a driver writes each function as a pure function from
 // typed inputs (StorageClass, Node, PersistentVolume, ...) to a Result, and
@@ -124,6 +125,31 @@ inline Result PvcStub(const PvcRequest& request) {
                      {"kind", "PersistentVolumeClaim"},
                      {"metadata", {{"name", request.name}, {"namespace", request.namespace_name}}},
                      {"spec", {{"storageClassName", request.storage_class_name}}}});
+}
+
+// What a disk type allows when a volume grows: the answer of the optional
+// GetResizePolicy (docs/driver-abi.md). An empty or zero field declares no
+// limit of that kind.
+struct ResizeLimits {
+  std::string granularity;       // a Kubernetes quantity ("1Gi"): sizes are multiples of it
+  std::string minimum_increase;  // a quantity: a resize grows by at least this much
+  int max_modifications = 0;     // size changes of one volume within any window; 0: no limit
+  std::string window;            // a Go duration ("24h"); required with max_modifications
+};
+
+// The answer of GetResizePolicy: nothing when `limits` declares no limit at
+// all, else the JSON object of the fields that are set.
+inline Result ResizePolicy(const ResizeLimits& limits) {
+  if (limits.max_modifications < 0) {
+    return Fail("driver bug: ResizeLimits.max_modifications is below 0");
+  }
+  Json object = Json::object();
+  if (!limits.granularity.empty()) object["granularity"] = limits.granularity;
+  if (!limits.minimum_increase.empty()) object["minimumIncrease"] = limits.minimum_increase;
+  if (limits.max_modifications > 0) object["maxModifications"] = limits.max_modifications;
+  if (!limits.window.empty()) object["window"] = limits.window;
+  if (object.empty()) return Nothing();
+  return JsonAnswer(object);
 }
 
 // ---------------------------------------------------------------------------
@@ -279,6 +305,14 @@ Result WaitForVolumeAttachmentMeta(const Env& /*env*/, F&& f) {
   return detail::CheckAnswer(f());
 }
 
+// Optional: a driver without resize limits does not export it at all.
+template <class F>
+Result GetResizePolicy(const Env& env, F&& f) {
+  const auto sc = env.Input<StorageClass>();
+  if (!sc) return Fail(sc.error());
+  return detail::CheckAnswer(f(*sc));
+}
+
 // ---------------------------------------------------------------------------
 // Writing the result
 
@@ -316,6 +350,7 @@ inline void Emit(const Result& result) {
 //   DISCOBLOCKS_GET_PRE_RESIZE_COMMAND(Result(const VolumeInputs&))
 //   DISCOBLOCKS_IS_FILE_SYSTEM_MANAGED(Result())
 //   DISCOBLOCKS_WAIT_FOR_VOLUME_ATTACHMENT_META(Result())
+//   DISCOBLOCKS_GET_RESIZE_POLICY(Result(const StorageClass&))   (optional)
 // On the host (tests) the export becomes a plain extern "C" function.
 #if defined(__wasm__)
 #define DISCOBLOCKS_DRIVER_EXPORT_(abi_name) \
@@ -347,5 +382,7 @@ inline void Emit(const Result& result) {
   DISCOBLOCKS_DRIVER_FUNCTION_(IsFileSystemManaged, __VA_ARGS__)
 #define DISCOBLOCKS_WAIT_FOR_VOLUME_ATTACHMENT_META(...) \
   DISCOBLOCKS_DRIVER_FUNCTION_(WaitForVolumeAttachmentMeta, __VA_ARGS__)
+#define DISCOBLOCKS_GET_RESIZE_POLICY(...) \
+  DISCOBLOCKS_DRIVER_FUNCTION_(GetResizePolicy, __VA_ARGS__)
 
 #endif  // DISCOBLOCKS_DRIVER_H

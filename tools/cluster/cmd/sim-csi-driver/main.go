@@ -83,9 +83,10 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	fl := flag.NewFlagSet("sim-csi-driver", flag.ContinueOnError)
 	fl.SetOutput(stderr)
 	var drivers driverFlags
+	kubeconfig := fl.String("kubeconfig", "", "kubeconfig of the local test cluster (its API server must be on loopback); with it, a PVC annotated "+holdAnnotation+"=true (or fail) holds back the expansion of its volume")
 	fl.Var(&drivers, "driver", "serve the simulated CSI driver `NAME=SOCKET[,TOPOLOGY-KEY]`: driver name NAME on unix socket SOCKET, its volumes in the topology segment TOPOLOGY-KEY (none without) (repeatable, at least one)")
 	fl.Usage = func() {
-		fmt.Fprint(fl.Output(), `Usage: sim-csi-driver --driver NAME=SOCKET[,TOPOLOGY-KEY] [--driver ...]
+		fmt.Fprint(fl.Output(), `Usage: sim-csi-driver [--kubeconfig FILE] --driver NAME=SOCKET[,TOPOLOGY-KEY] [--driver ...]
 
 SIMULATION for the local test cluster: serves the Kubernetes CSI mock driver
 under the given driver names (e.g. ebs.csi.aws.com), one gRPC server per unix
@@ -93,6 +94,11 @@ socket. Volumes exist only in this process's memory and hold no data; any node
 ID is accepted for attach and detach. A driver given a TOPOLOGY-KEY places its
 volumes in the segment TOPOLOGY-KEY=value that the provisioner prefers, as a
 zonal disk would be; one without has no topology, as a network disk.
+
+With --kubeconfig, ControllerExpandVolume of a volume whose PVC carries the
+annotation `+holdAnnotation+` fails with "SIMULATION: expansion held" until the
+annotation is removed, so that tests can hold an expansion back: "true" with a
+retryable error (the expansion stays in progress), "fail" with a final one.
 
 `)
 		fl.PrintDefaults()
@@ -122,7 +128,17 @@ zonal disk would be; one without has no topology, as a network disk.
 	logger.Info("SIMULATION: sim-csi-driver serves the Kubernetes CSI mock driver under the names " +
 		strings.Join(names, ", ") + "; no volume holds data")
 
-	sim, err := start(drivers, logger)
+	var holds holdChecker
+	if *kubeconfig != "" {
+		h, err := newAPIHolds(*kubeconfig)
+		if err != nil {
+			logger.Error("cannot use the kubeconfig", "error", err)
+			return 2
+		}
+		holds = h
+		logger.Info("SIMULATION: expansions of volumes whose PVC has " + holdAnnotation + "=true are held back")
+	}
+	sim, err := start(drivers, logger, holds)
 	if err != nil {
 		logger.Error("cannot start the simulated drivers", "error", err)
 		return 1

@@ -47,7 +47,8 @@ type simulator struct {
 // start creates a mock service per spec, listens on every socket and then
 // serves them all. Every socket is bound before any is served, so that one
 // bad path fails the process before sidecars see a partial set of drivers.
-func start(specs []driverSpec, logger *slog.Logger) (*simulator, error) {
+// holds, when not nil, may hold back expansions (hold.go).
+func start(specs []driverSpec, logger *slog.Logger, holds holdChecker) (*simulator, error) {
 	drivers := make([]*simDriver, len(specs))
 	mockMu.Lock()
 	for i, s := range specs {
@@ -56,6 +57,7 @@ func start(specs []driverSpec, logger *slog.Logger) (*simulator, error) {
 			mockMu.Unlock()
 			return nil, err
 		}
+		d.logger, d.holds = logger, holds
 		drivers[i] = d
 	}
 	mockMu.Unlock()

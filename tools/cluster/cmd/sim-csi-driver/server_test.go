@@ -36,7 +36,7 @@ func startSim(t *testing.T, names ...string) map[string]*grpc.ClientConn {
 	for _, n := range names {
 		specs = append(specs, driverSpec{name: n, socket: filepath.Join(dir, n+".sock"), topologyKey: zoneKey})
 	}
-	sim, err := start(specs, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	sim, err := start(specs, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 	if err != nil {
 		t.Fatalf("start: %v", err)
 	}
@@ -118,7 +118,7 @@ func TestStaleSocketReplaced(t *testing.T) {
 	l.(*net.UnixListener).SetUnlinkOnClose(false)
 	l.Close()
 
-	sim, err := start([]driverSpec{{ebsName, socket, zoneKey}}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	sim, err := start([]driverSpec{{ebsName, socket, zoneKey}}, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 	if err != nil {
 		t.Fatalf("start over a stale socket: %v", err)
 	}
@@ -148,7 +148,7 @@ func TestSocketPathRefused(t *testing.T) {
 	} {
 		// A good first driver too: its socket must not survive the failure.
 		good := filepath.Join(dir, "good.sock")
-		_, err := start([]driverSpec{{gkeName, good, ""}, {ebsName, tc.socket, zoneKey}}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		_, err := start([]driverSpec{{gkeName, good, ""}, {ebsName, tc.socket, zoneKey}}, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 		if err == nil || !strings.Contains(err.Error(), tc.socket) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("start on %s: error %v, want one naming the path and saying %q", tc.socket, err, tc.want)
 		}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 
 	"github.com/container-storage-interface/spec/lib/go/csi"
 	"k8s.io/kubernetes/test/e2e/storage/drivers/csi-test/mock/service"
@@ -12,8 +13,15 @@ import (
 // that a cluster of simulated nodes needs. Every method not overridden here
 // (DeleteVolume, ControllerExpandVolume, NodeGetInfo, ...) is the mock's own:
 // it already keeps volumes in memory and honours requested and expanded sizes.
+// ControllerExpandVolume is the mock's unless a test holds the expansion back
+// (hold.go).
 type simDriver struct {
 	service.Service
+
+	name   string
+	logger *slog.Logger
+	// holds tells whether an expansion is held back; nil: never.
+	holds holdChecker
 
 	// topologyKey is the one segment key this driver reports in CreateVolume.
 	topologyKey string
@@ -41,7 +49,7 @@ func newSimDriver(name, topologyKey string) (*simDriver, error) {
 	if err != nil {
 		return nil, fmt.Errorf("driver %s: asking the mock for its node ID: %w", name, err)
 	}
-	return &simDriver{Service: svc, topologyKey: topologyKey, mockNodeID: info.GetNodeId()}, nil
+	return &simDriver{Service: svc, name: name, logger: slog.Default(), topologyKey: topologyKey, mockNodeID: info.GetNodeId()}, nil
 }
 
 // GetPluginCapabilities adds VOLUME_ACCESSIBILITY_CONSTRAINTS to the mock's

@@ -172,7 +172,9 @@ func (c *cluster) kwok() component {
 
 func (c *cluster) csiDriver() component {
 	var probes []probe
-	args := []string{}
+	// The kubeconfig lets tests hold an expansion back with a PVC annotation
+	// (sim.discoblocks.dev/hold-resize).
+	args := []string{"--kubeconfig=" + c.l.Kubeconfig()}
 	for _, d := range c.opts.CSIDrivers {
 		spec := d.Name + "=" + c.l.CSISocket(d.Name)
 		if d.TopologyKey != "" {
