@@ -3,7 +3,9 @@
 // what the controller would do about each claim, with the same decision code
 // (operator/autoscale_decision.h), so a policy can be tried before it is
 // applied.
+#include <fstream>
 #include <iostream>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <optional>
@@ -18,10 +20,12 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/output.h"
+#include "kube/kubelet_summary.h"
 #include "kube/micro_time.h"
 #include "kube/objects.h"
 #include "operator/autoscale_decision.h"
 #include "operator/claim_families.h"
+#include "operator/kubelet_usage.h"
 #include "operator/resize_policy.h"
 #include "util/duration.h"
 #include "util/json_fields.h"
@@ -54,31 +58,22 @@ Result<std::vector<json>> ReadObjects(const std::string& path) {
   return std::vector<json>{document};
 }
 
-// Usage by claim key from Summary API documents (GET /stats/summary):
-// pods[].volume[] entries with a pvcRef.
+// Usage by claim key from saved Summary API answers (GET /stats/summary), read
+// as the autoscaler reads the kubelets' (kube/kubelet_summary.h).
 Result<std::map<std::string, op::VolumeUsage>> ReadUsage(const std::vector<std::string>& paths) {
   std::map<std::string, op::VolumeUsage> usage;
-  const auto number = [](const json& volume, const char* key) -> std::optional<std::int64_t> {
-    const json* value = FindMember(volume, {key});
-    if (value == nullptr || !value->is_number_integer()) return std::nullopt;
-    return value->get<std::int64_t>();
-  };
   for (const std::string& path : paths) {
-    auto summary = ReadObject(path);
-    if (!summary) return summary.error();
-    const json* pods = FindMember(**summary, {"pods"});
-    if (pods == nullptr) continue;  // a node without pods
-    if (!pods->is_array()) return WrongType(path + ": pods", "an array", *pods);
-    for (const json& pod : *pods) {
-      const json* volumes = FindMember(pod, {"volume"});
-      if (volumes == nullptr || !volumes->is_array()) continue;
-      for (const json& volume : *volumes) {
-        const std::string name = StringAt(volume, {"pvcRef", "name"});
-        if (name.empty()) continue;
-        usage[kube::ObjectKey(StringAt(volume, {"pvcRef", "namespace"}), name)] = {
-            number(volume, "capacityBytes"), number(volume, "availableBytes"),
-            number(volume, "inodes"), number(volume, "inodesFree")};
-      }
+    std::ifstream file(path, std::ios::binary);
+    if (!file) return MakeError(fmt::format("{}: cannot be read", path));
+    const std::string body((std::istreambuf_iterator<char>(file)),
+                           std::istreambuf_iterator<char>());
+    auto summary = kube::ParseSummary(body);
+    if (!summary) return MakeError(fmt::format("{}: {}", path, summary.error().message));
+    for (const std::string& skipped : summary->skipped) {
+      std::cerr << fmt::format("discoblocks: {}: skipped {}\n", path, skipped);
+    }
+    for (const kube::VolumeUsage& volume : summary->volumes) {
+      usage[kube::ObjectKey(volume.pvc_namespace, volume.pvc_name)] = op::UsageOf(volume);
     }
   }
   return usage;

@@ -20,6 +20,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/output.h"
+#include "cli/serve_autoscaler.h"
 #include "cli/serve_support.h"
 #include "drivers/registry_metrics.h"
 #include "kube/informer.h"
@@ -58,6 +59,7 @@ struct ServeFlags {
   bool leader_elect = false;
   std::string leader_election_namespace;  // empty: DefaultLeaderElectionNamespace()
   std::string leader_election_id = "discoblocks-leader";
+  AutoscaleFlags autoscale;
 };
 
 // Without a CPU quota a big node would get a pool as wide as the node, and
@@ -165,6 +167,10 @@ int Serve(const ServeFlags& flags) {
   (*manager)->AddWebhook(pod_webhook);
   (*manager)->AddController(op::StorageClassFinalizerController(**manager));
   (*manager)->AddController(op::DiskConfigController(**manager, registry.get(), &pvc_operations));
+  AutoscalerContext autoscaler_context{manager->get(), registry.get(),  context.call_options,
+                                       &writer,        &pvc_operations, &metrics};
+  auto autoscaler = AddAutoscaler(flags.autoscale, autoscaler_context);
+  if (!autoscaler) return Fail(autoscaler.error().message);
   if (auto started = (*manager)->Start(); !started) return Fail(started.error().message);
 
   // Driver calls get their own threads, as many as the CPU quota allows.
@@ -298,6 +304,7 @@ void AddServeCommand(CLI::App& app, Action& action) {
   command->add_option("--leader-election-namespace", flags->leader_election_namespace,
                       "namespace of the Lease (default: the pod's, else discoblocks)");
   command->add_option("--leader-election-id", flags->leader_election_id, "name of the Lease");
+  AddAutoscaleFlags(*command, flags->autoscale);
   command->callback([&action, flags] { action = [flags] { return Serve(*flags); }; });
 }
 

@@ -18,6 +18,11 @@ std::optional<std::int64_t> Signed(const std::optional<std::uint64_t>& value) {
 
 }  // namespace
 
+VolumeUsage UsageOf(const kube::VolumeUsage& volume) {
+  return {Signed(volume.capacity_bytes), Signed(volume.available_bytes), Signed(volume.inodes),
+          Signed(volume.inodes_free)};
+}
+
 UsageSource KubeletUsage(kube::KubeletStatsClient* client) {
   return [client](const std::vector<nlohmann::json>& nodes) {
     UsageReport report;
@@ -38,9 +43,7 @@ UsageSource KubeletUsage(kube::KubeletStatsClient* client) {
         continue;
       }
       for (const kube::VolumeUsage& volume : node.summary->volumes) {
-        report.volumes[kube::ObjectKey(volume.pvc_namespace, volume.pvc_name)] = {
-            Signed(volume.capacity_bytes), Signed(volume.available_bytes), Signed(volume.inodes),
-            Signed(volume.inodes_free)};
+        report.volumes[kube::ObjectKey(volume.pvc_namespace, volume.pvc_name)] = UsageOf(volume);
       }
     }
     return report;

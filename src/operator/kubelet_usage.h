@@ -10,6 +10,10 @@
 
 namespace discoblocks::op {
 
+// What the decision needs of a volume the kubelet reported (figures above
+// 2^63-1 are cut to it).
+VolumeUsage UsageOf(const kube::VolumeUsage& volume);
+
 // `client` outlives the source.
 UsageSource KubeletUsage(kube::KubeletStatsClient* client);
 

@@ -10,7 +10,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
-#include "e2e/autoscale_e2e.h"
+#include "e2e/pods_e2e.h"
 #include "kube/kubelet_stats.h"
 
 namespace discoblocks::e2e {
@@ -32,7 +32,7 @@ const json kUsageRules = json::array({
 
 std::vector<KubeletTarget> Targets() {
   std::vector<KubeletTarget> targets;
-  const json nodes = AutoscaleE2e::Cluster().KubectlJson({"get", "nodes"});
+  const json nodes = PodsE2e::Cluster().KubectlJson({"get", "nodes"});
   for (const json& node : nodes.value("items", json::array())) {
     auto target = kube::KubeletTargetOf(node);
     if (!target.ok()) {
@@ -51,7 +51,7 @@ std::vector<KubeletTarget> Targets() {
 
 std::unique_ptr<KubeletStatsClient> Client(const std::filesystem::path& token_file) {
   KubeletStatsClient::Options options;
-  options.ca_file = AutoscaleE2e::Cluster().data_dir() / "pki" / "ca.crt";
+  options.ca_file = PodsE2e::Cluster().data_dir() / "pki" / "ca.crt";
   options.token_file = token_file;
   options.timeout = std::chrono::seconds(10);
   auto client = KubeletStatsClient::Create(options);
@@ -63,7 +63,7 @@ std::unique_ptr<KubeletStatsClient> Client(const std::filesystem::path& token_fi
 }
 
 std::filesystem::path WriteToken(const std::string& name, const std::string& token) {
-  const auto path = AutoscaleE2e::Cluster().data_dir() / (name + ".token");
+  const auto path = PodsE2e::Cluster().data_dir() / (name + ".token");
   std::ofstream(path, std::ios::trunc) << token;
   return path;
 }
@@ -85,24 +85,24 @@ std::string Describe(const std::vector<NodeUsage>& results) {
 }
 
 TEST(AutoscaleUsageTest, ScrapesThePvcsUsageWithOnlyNodesStats) {
-  LocalCluster& cluster = AutoscaleE2e::Cluster();
-  const std::string ns = AutoscaleE2e::NewNamespace("usage");
+  LocalCluster& cluster = PodsE2e::Cluster();
+  const std::string ns = PodsE2e::NewNamespace("usage");
   ASSERT_EQ(cluster
                 .Kubectl({"apply", "-f",
                           (testing::FixturesDir() / "storageclasses" / "ebs-gp3.yaml").string()})
                 .exit_code,
             0);
-  AutoscaleE2e::Apply({{"apiVersion", "v1"},
-                       {"kind", "PersistentVolumeClaim"},
-                       {"metadata",
-                        {{"name", "data"},
-                         {"namespace", ns},
-                         {"annotations", {{"sim.discoblocks.dev/used-bytes", "800Mi"}}}}},
-                       {"spec",
-                        {{"accessModes", {"ReadWriteOnce"}},
-                         {"storageClassName", "ebs-gp3"},
-                         {"resources", {{"requests", {{"storage", "1Gi"}}}}}}}});
-  AutoscaleE2e::Apply(
+  PodsE2e::Apply({{"apiVersion", "v1"},
+                  {"kind", "PersistentVolumeClaim"},
+                  {"metadata",
+                   {{"name", "data"},
+                    {"namespace", ns},
+                    {"annotations", {{"sim.discoblocks.dev/used-bytes", "800Mi"}}}}},
+                  {"spec",
+                   {{"accessModes", {"ReadWriteOnce"}},
+                    {"storageClassName", "ebs-gp3"},
+                    {"resources", {{"requests", {{"storage", "1Gi"}}}}}}}});
+  PodsE2e::Apply(
       {{"apiVersion", "v1"},
        {"kind", "Pod"},
        {"metadata", {{"name", "db"}, {"namespace", ns}}},
@@ -115,8 +115,8 @@ TEST(AutoscaleUsageTest, ScrapesThePvcsUsageWithOnlyNodesStats) {
   ASSERT_TRUE(WaitFor(
       "pod db running with its PVC bound", std::chrono::seconds(120),
       [&] {
-        const json pods = AutoscaleE2e::Items("pods", ns);
-        const json pvcs = AutoscaleE2e::Items("pvc", ns);
+        const json pods = PodsE2e::Items("pods", ns);
+        const json pvcs = PodsE2e::Items("pvc", ns);
         return pods.size() == 1 && pods[0]["status"].value("phase", "") == "Running" &&
                pvcs.size() == 1 && pvcs[0]["status"].value("phase", "") == "Bound";
       },
@@ -125,7 +125,7 @@ TEST(AutoscaleUsageTest, ScrapesThePvcsUsageWithOnlyNodesStats) {
       }));
 
   const auto reader =
-      WriteToken("usage-reader", AutoscaleE2e::AccountToken(ns, "usage-reader", kUsageRules));
+      WriteToken("usage-reader", PodsE2e::AccountToken(ns, "usage-reader", kUsageRules));
   auto client = Client(reader);
   ASSERT_NE(client, nullptr);
   const std::vector<KubeletTarget> targets = Targets();
@@ -161,7 +161,7 @@ TEST(AutoscaleUsageTest, ScrapesThePvcsUsageWithOnlyNodesStats) {
   EXPECT_FALSE(found->time.empty());
 
   // A token of an account without nodes/stats: every kubelet says 403.
-  const auto stranger = WriteToken("stranger", AutoscaleE2e::AccountToken(ns, "stranger", nullptr));
+  const auto stranger = WriteToken("stranger", PodsE2e::AccountToken(ns, "stranger", nullptr));
   auto denied = Client(stranger);
   ASSERT_NE(denied, nullptr);
   for (const NodeUsage& result : denied->Scrape(targets)) {
@@ -180,8 +180,8 @@ TEST(AutoscaleUsageTest, ScrapesThePvcsUsageWithOnlyNodesStats) {
         << result.summary.error().message;
   }
 
-  AutoscaleE2e::DeleteAccount(ns, "usage-reader");
-  AutoscaleE2e::DeleteAccount(ns, "stranger");
+  PodsE2e::DeleteAccount(ns, "usage-reader");
+  PodsE2e::DeleteAccount(ns, "stranger");
   cluster.Kubectl({"delete", "namespace", ns, "--wait=false"});
 }
 

@@ -102,6 +102,13 @@ class PodsEnvironment : public ::testing::Environment {
                 {"apply", "-f", (testing::FixturesDir() / "storageclasses" / file).string()}),
             file);
     }
+    // The autoscaler reads the kubelets as a service account allowed only
+    // `get nodes/stats`, as the chart's is.
+    testing::WriteTextFile(
+        shared->dir.path() / "kubelet.token",
+        PodsE2e::AccountToken(
+            "default", "discoblocks-kubelets",
+            {{{"apiGroups", {""}}, {"resources", {"nodes/stats"}}, {"verbs", {"get"}}}}));
     PodsE2e::ServeWebhooksFrom(PodsE2e::StartReplica());
   }
 
@@ -129,15 +136,13 @@ ServeProcess& PodsE2e::StartReplica() {
   options.tls_cert_file = shared->dir.path() / "tls.crt";
   options.tls_key_file = shared->dir.path() / "tls.key";
   options.log_file = shared->dir.path() / fmt::format("serve-{}.log", index);
-  options.extra_flags = {"--leader-elect",
-                         "--leader-election-namespace",
-                         "default",
-                         "--leader-election-id",
-                         "discoblocks-e2e",
-                         "--driver-settle-time",
-                         "100ms",
-                         "--driver-rescan-interval",
-                         "500ms"};
+  options.extra_flags = {"--leader-elect", "--leader-election-namespace", "default",
+                         "--leader-election-id", "discoblocks-e2e", "--driver-settle-time", "100ms",
+                         "--driver-rescan-interval", "500ms",
+                         // The autoscaler, quick: pods_autoscale_test.cc.
+                         "--usage-poll-interval", "1s", "--expansion-stuck-after", "5s",
+                         "--kubelet-ca-file", (Cluster().data_dir() / "pki" / "ca.crt").string(),
+                         "--kubelet-token-file", (shared->dir.path() / "kubelet.token").string()};
   shared->replicas.push_back(std::make_unique<ServeProcess>(std::move(options)));
   return *shared->replicas.back();
 }
@@ -181,6 +186,42 @@ ServeProcess* PodsE2e::WaitForLeader(std::chrono::seconds timeout) {
             .out;
       });
   return leader;
+}
+
+void PodsE2e::Apply(const json& object) {
+  Check(Cluster().Apply(object), fmt::format("applying {} {}", object.value("kind", "?"),
+                                             object["metadata"].value("name", "?")));
+}
+
+std::string PodsE2e::AccountToken(const std::string& ns, const std::string& name,
+                                  const json& cluster_rules) {
+  Apply({{"apiVersion", "v1"},
+         {"kind", "ServiceAccount"},
+         {"metadata", {{"name", name}, {"namespace", ns}}}});
+  if (!cluster_rules.is_null()) {
+    const std::string role = fmt::format("e2e-{}-{}", ns, name);
+    Apply({{"apiVersion", "rbac.authorization.k8s.io/v1"},
+           {"kind", "ClusterRole"},
+           {"metadata", {{"name", role}}},
+           {"rules", cluster_rules}});
+    Apply({{"apiVersion", "rbac.authorization.k8s.io/v1"},
+           {"kind", "ClusterRoleBinding"},
+           {"metadata", {{"name", role}}},
+           {"roleRef",
+            {{"apiGroup", "rbac.authorization.k8s.io"}, {"kind", "ClusterRole"}, {"name", role}}},
+           {"subjects", {{{"kind", "ServiceAccount"}, {"name", name}, {"namespace", ns}}}}});
+  }
+  const auto token = Cluster().Kubectl({"create", "token", name, "-n", ns, "--duration", "1h"});
+  Check(token, "kubectl create token " + name);
+  std::string value = token.out;
+  while (!value.empty() && (value.back() == '\n' || value.back() == '\r')) value.pop_back();
+  return value;
+}
+
+void PodsE2e::DeleteAccount(const std::string& ns, const std::string& name) {
+  const std::string role = fmt::format("e2e-{}-{}", ns, name);
+  Cluster().Kubectl({"delete", "clusterrolebinding,clusterrole", role, "--ignore-not-found"});
+  Cluster().Kubectl({"delete", "serviceaccount", name, "-n", ns, "--ignore-not-found"});
 }
 
 std::string PodsE2e::NewNamespace(const std::string& prefix,

@@ -60,6 +60,16 @@ class PodsE2e {
   static json Pod(const std::string& ns, const std::string& name,
                   const std::map<std::string, std::string>& labels);
 
+  // kubectl apply of `object`; throws with kubectl's message on failure.
+  static void Apply(const json& object);
+
+  // A ServiceAccount in `ns` and a token of it (TokenRequest, through
+  // `kubectl create token`). With `cluster_rules`, a ClusterRole of those
+  // rules bound to it (named after the account, deleted with DeleteAccount).
+  static std::string AccountToken(const std::string& ns, const std::string& name,
+                                  const json& cluster_rules);
+  static void DeleteAccount(const std::string& ns, const std::string& name);
+
   // kubectl get KIND -n NS [-l SELECTOR] -o json's items.
   static json Items(const std::string& kind, const std::string& ns,
                     const std::string& selector = "");

@@ -4,7 +4,7 @@
 // patched once, with its state annotations and Events on the claim and the
 // pod; no second patch while the expansion is pending, which is reported
 // stuck once; a paused DiskConfig is left alone; a kubelet that fails leaves
-// its claims waiting. The kubelet side is tested in autoscale_e2e_tests.
+// its claims waiting. The kubelets themselves are in pods_e2e_tests.
 #include <atomic>
 #include <chrono>
 #include <functional>

@@ -1,0 +1,177 @@
+// The autoscaler end to end on the local cluster: `serve` reads the simulated
+// kubelets (usage set through sim.discoblocks.dev/used-bytes on the claim),
+// patches the claim, the real csi-resizer expands the volume through the
+// simulated driver, and the new capacity shows in the claim's status; an
+// expansion the simulated driver holds back gets no second patch and is
+// reported stuck; at the maximum size a full disk gets a second claim,
+// provisioned on the pod's node, and at the ceiling it is said once.
+#include <thread>
+
+#include <fmt/format.h>
+
+#include <gtest/gtest.h>
+
+#include "e2e/pods_e2e.h"
+
+namespace discoblocks::e2e {
+namespace {
+
+using std::chrono::seconds;
+
+class Autoscale : public ::testing::Test, protected PodsE2e {
+ protected:
+  // A DiskConfig `data` with `policy`, and a Deployment of one pod using it;
+  // returns the pod's claim once it is Bound.
+  std::string DiskInUse(const std::string& ns, const json& policy) {
+    EXPECT_EQ(Cluster().Apply(DiskConfig(ns, "data", {{"policy", policy}})).exit_code, 0);
+    EXPECT_EQ(Cluster().Apply(Deployment(ns, "web", 1, {{"app", "web"}})).exit_code, 0);
+    std::string claim;
+    WaitFor(
+        "the pod Running with its claim Bound", seconds(180),
+        [&] {
+          const json pods = Items("pods", ns, "app=web");
+          const json claims = Items("pvc", ns, "discoblocks=data");
+          if (pods.size() != 1 || claims.size() != 1 || !AllRunning(pods) || !AllBound(claims)) {
+            return false;
+          }
+          claim = claims[0]["metadata"]["name"];
+          return true;
+        },
+        [&] { return Describe(ns); });
+    return claim;
+  }
+
+  json Claim(const std::string& ns, const std::string& name) {
+    return Cluster().KubectlJson({"get", "pvc", name, "-n", ns});
+  }
+
+  static std::string Request(const json& claim) {
+    return claim["spec"]["resources"]["requests"].value("storage", "");
+  }
+  static std::string Capacity(const json& claim) {
+    const json* capacity = claim.contains("status") ? &claim["status"] : nullptr;
+    return capacity != nullptr && capacity->contains("capacity")
+               ? (*capacity)["capacity"].value("storage", "")
+               : "";
+  }
+
+  void Annotate(const std::string& ns, const std::string& claim, const std::string& annotation) {
+    const auto annotated =
+        Cluster().Kubectl({"annotate", "--overwrite", "pvc", claim, "-n", ns, annotation});
+    ASSERT_EQ(annotated.exit_code, 0) << annotated.err;
+  }
+
+  int Events(const std::string& ns, const std::string& reason) {
+    const json events = Cluster().KubectlJson(
+        {"get", "events.events.k8s.io", "-n", ns, "--field-selector", "reason=" + reason});
+    return static_cast<int>(events.value("items", json::array()).size());
+  }
+};
+
+TEST_F(Autoscale, AFullDiskIsGrownAndTheNewCapacityShows) {
+  const std::string ns = NewNamespace("grow");
+  const std::string claim =
+      DiskInUse(ns, {{"extendCapacity", "1Gi"}, {"maximumCapacityOfDisk", "5Gi"}});
+  ASSERT_FALSE(claim.empty());
+  Annotate(ns, claim, "sim.discoblocks.dev/used-bytes=900Mi");  // 88% of 1Gi
+
+  ASSERT_TRUE(WaitFor(
+      "the claim grown to 2Gi, in its spec and its status", seconds(120),
+      [&] {
+        const json now = Claim(ns, claim);
+        return Request(now) == "2Gi" && Capacity(now) == "2Gi";
+      },
+      [&] { return Claim(ns, claim).dump(2) + Describe(ns); }));
+  const json grown = Claim(ns, claim);
+  EXPECT_EQ(grown["metadata"]["annotations"].value("discoblocks.ondat.io/last-action", ""), "grow");
+  EXPECT_TRUE(WaitFor(
+      "a Resized Event", seconds(30), [&] { return Events(ns, "Resized") >= 1; },
+      [&] { return Describe(ns); }));
+  EXPECT_GT(MetricValue(Serving().Health("/metrics"),
+                        R"(discoblocks_autoscaler_actions_total{action="grow",result="success"})"),
+            0);
+  // 900Mi of 2Gi is below the trigger: nothing more, however long it polls.
+  std::this_thread::sleep_for(seconds(5));
+  EXPECT_EQ(Request(Claim(ns, claim)), "2Gi");
+}
+
+TEST_F(Autoscale, AHeldExpansionIsNotPatchedAgainAndIsReportedStuck) {
+  const std::string ns = NewNamespace("held");
+  const std::string claim = DiskInUse(ns, {{"coolDown", "10s"}});
+  ASSERT_FALSE(claim.empty());
+  Annotate(ns, claim, "sim.discoblocks.dev/hold-resize=true");
+  Annotate(ns, claim, "sim.discoblocks.dev/used-bytes=1000Mi");
+
+  ASSERT_TRUE(WaitFor(
+      "the claim asked to grow", seconds(120), [&] { return Request(Claim(ns, claim)) == "2Gi"; },
+      [&] { return Claim(ns, claim).dump(2); }));
+  // Still 98% full, the cool-down long over: the pending expansion holds it.
+  ASSERT_TRUE(WaitFor(
+      "ExpansionStuck Events on the claim and its pod", seconds(60),
+      [&] { return Events(ns, "ExpansionStuck") == 2; }, [&] { return Describe(ns); }));
+  std::this_thread::sleep_for(seconds(12));
+  const json held = Claim(ns, claim);
+  EXPECT_EQ(Request(held), "2Gi");
+  EXPECT_EQ(Capacity(held), "1Gi");
+  EXPECT_EQ(Events(ns, "ExpansionStuck"), 2);  // still once each
+
+  // Released: the expansion completes.
+  const auto released =
+      Cluster().Kubectl({"annotate", "pvc", claim, "-n", ns, "sim.discoblocks.dev/hold-resize-"});
+  ASSERT_EQ(released.exit_code, 0) << released.err;
+  EXPECT_TRUE(WaitFor(
+      "the held expansion completed", seconds(120),
+      [&] { return Capacity(Claim(ns, claim)) == "2Gi"; },
+      [&] { return Claim(ns, claim).dump(2); }));
+}
+
+TEST_F(Autoscale, AtItsMaximumAFullDiskGetsASecondOneOnThePodsNode) {
+  const std::string ns = NewNamespace("second");
+  const std::string claim =
+      DiskInUse(ns, {{"maximumCapacityOfDisk", "1Gi"}, {"maximumNumberOfDisks", 2}});
+  ASSERT_FALSE(claim.empty());
+  const json pods = Items("pods", ns, "app=web");
+  ASSERT_EQ(pods.size(), 1u);
+  const std::string pod = pods[0]["metadata"]["name"];
+  const std::string node = pods[0]["spec"]["nodeName"];
+  Annotate(ns, claim, "sim.discoblocks.dev/used-bytes=1000Mi");
+
+  const std::string second = pod + "-discoblocks-data-1";
+  ASSERT_TRUE(WaitFor(
+      "claim " + second + " Bound", seconds(120),
+      [&] {
+        const json claims = Items("pvc", ns, "discoblocks=data");
+        return claims.size() == 2 && AllBound(claims);
+      },
+      [&] { return Describe(ns); }));
+  const json added = Claim(ns, second);
+  EXPECT_EQ(added["metadata"]["labels"].value("discoblocks-index", ""), "1");
+  EXPECT_EQ(added["metadata"]["labels"].value("discoblocks-parent", ""), claim);
+  EXPECT_EQ(added["metadata"]["annotations"].value("volume.kubernetes.io/selected-node", ""), node);
+  EXPECT_EQ(added["metadata"]["ownerReferences"][0]["name"], pod);
+  EXPECT_TRUE(WaitFor(
+      "a DiskAdded Event", seconds(30), [&] { return Events(ns, "DiskAdded") >= 1; },
+      [&] { return Describe(ns); }));
+
+  // The pod does not name the claim, so the kubelet does not see it, and
+  // nothing else is added meanwhile.
+  std::this_thread::sleep_for(seconds(5));
+  EXPECT_EQ(Items("pvc", ns, "discoblocks=data").size(), 2u);
+}
+
+TEST_F(Autoscale, AFullDiskAtItsCeilingIsReportedOnce) {
+  const std::string ns = NewNamespace("ceiling");
+  const std::string claim = DiskInUse(ns, {{"maximumCapacityOfDisk", "1Gi"}});
+  ASSERT_FALSE(claim.empty());
+  Annotate(ns, claim, "sim.discoblocks.dev/used-bytes=1000Mi");
+  ASSERT_TRUE(WaitFor(
+      "an AtCeiling Event", seconds(120), [&] { return Events(ns, "AtCeiling") >= 1; },
+      [&] { return Describe(ns); }));
+  std::this_thread::sleep_for(seconds(5));
+  EXPECT_EQ(Events(ns, "AtCeiling"), 2);  // one on the claim, one on its pod
+  EXPECT_EQ(Items("pvc", ns, "discoblocks=data").size(), 1u);
+  EXPECT_EQ(Request(Claim(ns, claim)), "1Gi");
+}
+
+}  // namespace
+}  // namespace discoblocks::e2e
