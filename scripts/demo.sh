@@ -3,7 +3,8 @@
 # DiskConfig CRD and a webhook configuration pointing at a local
 # `discoblocks serve` with the bundled drivers, apply the fixture StorageClasses
 # and DiskConfigs, show what was accepted and what was refused, with which
-# message, and a Deployment's pod getting its disk from the pod webhook.
+# message, a Deployment's pod getting its disk from the pod webhook, and the
+# autoscaler growing that disk as it fills, then adding a second one.
 # Everything it started is stopped when it exits, however it exits.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -63,6 +64,32 @@ sed 's/namespace: default/namespace: demo/' "$fixtures/diskconfigs/nginx-ebs.yam
 # kwok runs no container: the image is never pulled.
 kubectl create deployment nginx -n demo --image=nginx:1.27 --replicas=1
 local_serve_show_pod_disks demo nginx app=nginx
+
+log "the disk fills up: it is grown, then a second disk is added"
+# The simulated kubelets report what the claim's sim.discoblocks.dev/used-bytes
+# says; the autoscaler polls them every 2 s. nginx-ebs.yaml: grow by 1Gi at 80%,
+# up to 2Gi, then up to 3 disks; a short cool-down for the demo.
+kubectl patch diskconfig nginx -n demo --type merge -p '{"spec":{"policy":{"coolDown":"10s"}}}'
+claim=$(kubectl get pvc -n demo -l discoblocks=nginx -o jsonpath='{.items[0].metadata.name}')
+kubectl annotate pvc "$claim" -n demo sim.discoblocks.dev/used-bytes=900Mi
+demo_wait() {  # what, jsonpath of a PVC, value
+  for _ in $(seq 120); do
+    [ "$(kubectl get pvc "$claim" -n demo -o jsonpath="$2")" = "$3" ] && return 0
+    sleep 1
+  done
+  echo "timed out waiting for $1" >&2
+  return 1
+}
+demo_wait "the claim to grow to 2Gi" '{.status.capacity.storage}' 2Gi
+kubectl get pvc -n demo
+kubectl annotate --overwrite pvc "$claim" -n demo sim.discoblocks.dev/used-bytes=1900Mi
+for _ in $(seq 120); do
+  [ "$(kubectl get pvc -n demo -l discoblocks=nginx -o name | wc -l)" -ge 2 ] && break
+  sleep 1
+done
+kubectl get pvc -n demo -L discoblocks-index,discoblocks-parent
+kubectl get events.events.k8s.io -n demo --sort-by=.metadata.creationTimestamp \
+  -o custom-columns=REASON:.reason,BY:.reportingController,OBJECT:.regarding.name,NOTE:.note
 
 log "admission decisions logged by discoblocks serve"
 grep '"admission decision"' "$work/serve.log" || true

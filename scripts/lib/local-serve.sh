@@ -5,7 +5,8 @@
 #       Starts the cluster (scripts/cluster.sh, with LOCAL_SERVE_CLUSTER_FLAGS, e.g.
 #       --control-plane-only) in WORK/cluster, installs the CRD, makes a
 #       self-signed certificate for 127.0.0.1, starts DISCOBLOCKS serve with the
-#       drivers in DRIVERS and waits until it is ready. Sets KUBECONFIG (exported),
+#       drivers in DRIVERS (and, on the full cluster, its autoscaler reading the
+#       simulated kubelets every 2 s) and waits until it is ready. Sets KUBECONFIG (exported),
 #       LOCAL_SERVE_PORT, LOCAL_SERVE_HEALTH_PORT, LOCAL_SERVE_PID; the server's log is
 #       WORK/serve.log and its certificate WORK/tls.crt.
 #   local_serve_register_webhook
@@ -53,12 +54,39 @@ local_serve_start() {
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
     -subj /CN=discoblocks-webhook -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" \
     -keyout "$local_serve_work/tls.key" -out "$local_serve_work/tls.crt" 2>/dev/null
+  # With kubelets (the full cluster), the autoscaler reads them as a service
+  # account allowed only `get nodes/stats`, and polls every 2 s for the demo.
+  local autoscale=()
+  case " ${LOCAL_SERVE_CLUSTER_FLAGS:-} " in
+  *" --control-plane-only "*) ;;
+  *)
+    kubectl apply -f - >/dev/null <<'YAML'
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: discoblocks-kubelets, namespace: default}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: discoblocks-kubelets}
+rules: [{apiGroups: [""], resources: [nodes/stats], verbs: [get]}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: discoblocks-kubelets}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: discoblocks-kubelets}
+subjects: [{kind: ServiceAccount, name: discoblocks-kubelets, namespace: default}]
+YAML
+    kubectl create token discoblocks-kubelets -n default --duration 2h >"$local_serve_work/kubelet.token"
+    autoscale=(--usage-poll-interval 2s --kubelet-ca-file "$local_serve_work/cluster/pki/ca.crt"
+      --kubelet-token-file "$local_serve_work/kubelet.token")
+    ;;
+  esac
   LOCAL_SERVE_PORT=$(local_serve_free_port)
   LOCAL_SERVE_HEALTH_PORT=$(local_serve_free_port)
   "$discoblocks" serve --kubeconfig "$KUBECONFIG" --drivers-dir "$drivers" \
     --address 127.0.0.1 --port "$LOCAL_SERVE_PORT" --health-port "$LOCAL_SERVE_HEALTH_PORT" \
     --tls-cert-file "$local_serve_work/tls.crt" \
-    --tls-private-key-file "$local_serve_work/tls.key" --shutdown-delay 0s "$@" \
+    --tls-private-key-file "$local_serve_work/tls.key" --shutdown-delay 0s "${autoscale[@]}" "$@" \
     >"$local_serve_work/serve.log" 2>&1 &
   LOCAL_SERVE_PID=$!
   local _

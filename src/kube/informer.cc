@@ -287,8 +287,19 @@ bool Informer::Relist() {
       RecordError(page.error());
       return false;
     }
+    // A list's items come without apiVersion and kind (the list says them),
+    // a watch's objects with them: cached objects look the same whichever
+    // way they came, so that comparing one with an object to create works.
+    const std::string list_kind = StringOr(*page, "kind");
+    const std::string item_kind =
+        list_kind.ends_with("List") ? list_kind.substr(0, list_kind.size() - 4) : std::string();
+    const std::string api_version = StringOr(*page, "apiVersion");
     if (const auto items = page->find("items"); items != page->end() && items->is_array()) {
       for (json& item : *items) {
+        if (item.is_object() && !item_kind.empty() && !api_version.empty()) {
+          if (!item.contains("kind")) item["kind"] = item_kind;
+          if (!item.contains("apiVersion")) item["apiVersion"] = api_version;
+        }
         std::string key = KeyOf(item);
         fresh.insert_or_assign(std::move(key), Prepare(std::move(item)));
       }

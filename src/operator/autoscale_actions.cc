@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "kube/objects.h"
+#include "util/failpoint.h"
 #include "util/json_fields.h"
 #include "util/metrics.h"
 
@@ -50,7 +51,9 @@ void AutoscaleActions::Carry(const admission::DiskConfig& config, const json& cl
       json patch = {
           {"metadata", {{"annotations", decision.annotations}}},
           {"spec", {{"resources", {{"requests", {{"storage", FormatBytes(decision.to_bytes)}}}}}}}};
+      Failpoint("autoscaler-before-grow-patch");
       const bool ok = Patch(claim, std::move(patch), "grow");
+      Failpoint("autoscaler-after-grow-patch");
       Count("grow", ok);
       if (operations_ != nullptr) operations_->Count("patch", ok ? "success" : "error");
       if (ok) {

@@ -4,7 +4,8 @@
 // simulated driver, and the new capacity shows in the claim's status; an
 // expansion the simulated driver holds back gets no second patch and is
 // reported stuck; at the maximum size a full disk gets a second claim,
-// provisioned on the pod's node, and at the ceiling it is said once.
+// provisioned on the pod's node, and at the ceiling it is said once; a leader
+// that dies between deciding and patching leaves exactly one resize.
 #include <thread>
 
 #include <fmt/format.h>
@@ -171,6 +172,46 @@ TEST_F(Autoscale, AFullDiskAtItsCeilingIsReportedOnce) {
   EXPECT_EQ(Events(ns, "AtCeiling"), 2);  // one on the claim, one on its pod
   EXPECT_EQ(Items("pvc", ns, "discoblocks=data").size(), 1u);
   EXPECT_EQ(Request(Claim(ns, claim)), "1Gi");
+}
+
+// The leader decides to grow and dies before its patch (a failpoint exits as
+// a crash would); the replica that takes over decides again from the claim,
+// which is unchanged, and grows it: one resize, never two.
+TEST_F(Autoscale, ALeaderDyingBetweenDecidingAndPatchingLeavesExactlyOneResize) {
+  ServeProcess& doomed = StartReplica({"DISCOBLOCKS_FAILPOINT=autoscaler-before-grow-patch"});
+  for (auto& replica : Replicas()) {
+    if (replica.get() != &doomed && replica->pid() > 0) {
+      ASSERT_TRUE(replica->Stop());
+    }
+  }
+  ASSERT_EQ(WaitForLeader(seconds(60)), &doomed) << doomed.Log();
+  ServeProcess& successor = StartReplica();
+  ServeWebhooksFrom(successor);
+
+  const std::string ns = NewNamespace("crash");
+  const std::string claim = DiskInUse(ns, {{"coolDown", "10s"}});
+  ASSERT_FALSE(claim.empty());
+  Annotate(ns, claim, "sim.discoblocks.dev/used-bytes=900Mi");
+  ASSERT_TRUE(WaitFor(
+      "the leader dead at the failpoint", seconds(60),
+      [&] {
+        return doomed.Log().find("failpoint autoscaler-before-grow-patch") != std::string::npos;
+      },
+      [&] { return doomed.Log(); }));
+  doomed.Kill();                                // reaps it
+  EXPECT_EQ(Request(Claim(ns, claim)), "1Gi");  // it died before the patch
+
+  ASSERT_EQ(WaitForLeader(seconds(90)), &successor) << successor.Log();
+  ASSERT_TRUE(WaitFor(
+      "the claim grown by its new leader", seconds(120),
+      [&] { return Capacity(Claim(ns, claim)) == "2Gi"; },
+      [&] { return Claim(ns, claim).dump(2) + Describe(ns); }));
+  std::this_thread::sleep_for(seconds(5));
+  EXPECT_EQ(Request(Claim(ns, claim)), "2Gi");
+  EXPECT_EQ(Events(ns, "Resized"), 2);  // the claim's and the pod's, once
+  EXPECT_EQ(MetricValue(successor.Health("/metrics"),
+                        R"(discoblocks_autoscaler_actions_total{action="grow",result="success"})"),
+            1);
 }
 
 }  // namespace

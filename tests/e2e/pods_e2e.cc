@@ -128,7 +128,7 @@ class PodsEnvironment : public ::testing::Environment {
 
 }  // namespace
 
-ServeProcess& PodsE2e::StartReplica() {
+ServeProcess& PodsE2e::StartReplica(const std::vector<std::string>& env) {
   const auto index = shared->replicas.size();
   testing::ServeOptions options;
   options.kubeconfig = Cluster().kubeconfig();
@@ -143,6 +143,7 @@ ServeProcess& PodsE2e::StartReplica() {
                          "--usage-poll-interval", "1s", "--expansion-stuck-after", "5s",
                          "--kubelet-ca-file", (Cluster().data_dir() / "pki" / "ca.crt").string(),
                          "--kubelet-token-file", (shared->dir.path() / "kubelet.token").string()};
+  options.env = env;
   shared->replicas.push_back(std::make_unique<ServeProcess>(std::move(options)));
   return *shared->replicas.back();
 }

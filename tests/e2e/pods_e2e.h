@@ -30,8 +30,9 @@ class PodsE2e {
  public:
   static LocalCluster& Cluster() { return LocalCluster::Get(); }
 
-  // Starts a replica of serve (--leader-elect, one Lease for all) and keeps it.
-  static ServeProcess& StartReplica();
+  // Starts a replica of serve (--leader-elect, one Lease for all) and keeps it;
+  // `env` adds to its environment ("NAME=value", e.g. a failpoint).
+  static ServeProcess& StartReplica(const std::vector<std::string>& env = {});
   static std::vector<std::unique_ptr<ServeProcess>>& Replicas();
   // The replica both webhook configurations point at.
   static ServeProcess& Serving();

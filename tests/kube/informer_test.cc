@@ -116,6 +116,26 @@ TEST(InformerTest, SeesWhatAnotherClientDoes) {
   informer.Stop();
 }
 
+// Listed objects come without kind and apiVersion, watched ones with them:
+// cached, both have them, so a cached object compares with one to create.
+TEST(InformerTest, ListedAndWatchedObjectsBothCarryKindAndApiVersion) {
+  TestNamespace ns("informer-kind");
+  auto writer = ControlPlane::Get().AdminClient();
+  ASSERT_TRUE(writer->Create(resources::kConfigMaps, ns.name(), ConfigMap("listed", "1")).ok());
+  Informer informer(ControlPlane::Get().AdminClient(), resources::kConfigMaps,
+                    InNamespace(ns.name()));
+  informer.Start();
+  ASSERT_TRUE(informer.WaitForSync(std::chrono::seconds(30)));
+  ASSERT_TRUE(writer->Create(resources::kConfigMaps, ns.name(), ConfigMap("watched", "1")).ok());
+  ASSERT_TRUE(Eventually([&] { return informer.Get(ns.name(), "watched").has_value(); }));
+  for (const char* name : {"listed", "watched"}) {
+    const json cached = *informer.Get(ns.name(), name);
+    EXPECT_EQ(cached.value("kind", ""), "ConfigMap") << name;
+    EXPECT_EQ(cached.value("apiVersion", ""), "v1") << name;
+  }
+  informer.Stop();
+}
+
 TEST(InformerTest, LosesNothingWhileTheApiServerRestarts) {
   TestNamespace ns("restart");
   auto writer = ControlPlane::Get().AdminClient();

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <stdexcept>
 #include <thread>
 
@@ -43,6 +44,12 @@ ServeProcess::ServeProcess(ServeOptions options)
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
     if (freopen(log.c_str(), "w", stdout) == nullptr || dup2(fileno(stdout), 2) < 0) _exit(127);
+    for (const std::string& variable : options_.env) {
+      const auto equals = variable.find('=');
+      if (equals != std::string::npos) {
+        setenv(variable.substr(0, equals).c_str(), variable.substr(equals + 1).c_str(), 1);
+      }
+    }
     std::vector<char*> argv;
     for (const auto& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
     argv.push_back(nullptr);

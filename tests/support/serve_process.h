@@ -18,6 +18,7 @@ struct ServeOptions {
   std::filesystem::path tls_key_file;
   std::filesystem::path log_file;
   std::vector<std::string> extra_flags;  // e.g. --leader-elect
+  std::vector<std::string> env;          // "NAME=value", added to the environment
 };
 
 class ServeProcess {

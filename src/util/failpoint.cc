@@ -1,0 +1,21 @@
+#include "util/failpoint.h"
+
+#include <cstdlib>
+#include <string>
+
+#include <spdlog/spdlog.h>
+
+namespace discoblocks {
+
+void Failpoint(std::string_view name) {
+  static const std::string armed = [] {
+    const char* value = std::getenv("DISCOBLOCKS_FAILPOINT");
+    return value != nullptr ? std::string(value) : std::string();
+  }();
+  if (armed.empty() || armed != name) return;
+  spdlog::critical("failpoint {}: exiting as a crash would", name);
+  spdlog::default_logger()->flush();
+  std::_Exit(137);
+}
+
+}  // namespace discoblocks
