@@ -151,6 +151,7 @@ int Plan(const PlanFlags& flags) {
   }
 
   std::vector<const json*> members;
+  members.reserve(claims.size());
   for (const json& claim : claims) members.push_back(&claim);
   const auto families = op::PlaceInFamilies(*config, members);
   std::vector<op::Decision> decisions;

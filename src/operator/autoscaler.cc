@@ -155,6 +155,7 @@ class Cycle {
     }
     if (claims.empty()) return;
     std::vector<const json*> members;
+    members.reserve(claims.size());
     for (const auto& claim : claims) members.push_back(claim.get());
     const auto families = PlaceInFamilies(config, members);
 

@@ -24,7 +24,7 @@ std::string FamilyKey(const admission::DiskConfig& config, const json& claim) {
   for (const json& owner : *owners) {
     if (StringAt(owner, {"kind"}) == "Pod" && StringAt(owner, {"apiVersion"}) == "v1") {
       const std::string uid = StringAt(owner, {"uid"});
-      if (!uid.empty()) return key + "/pod/" + uid;
+      if (!uid.empty()) return key.append("/pod/").append(uid);
     }
   }
   return {};

@@ -1,5 +1,7 @@
 #include "operator/mount_job.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "util/json_fields.h"
@@ -27,12 +29,10 @@ std::string ShellQuote(const std::string& text) {
 // names: only what real ones hold.
 bool Plain(const std::string& text) {
   if (text.empty() || text.size() > 256) return false;
-  for (const char c : text) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '-' || c == '_' || c == '.' || c == ':' || c == '/';
-    if (!ok) return false;
-  }
-  return true;
+  return std::ranges::all_of(text, [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.' || c == ':' || c == '/';
+  });
 }
 
 // "containerd://abc" -> "abc": the cgroup paths name the bare ID.

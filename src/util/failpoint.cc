@@ -9,7 +9,8 @@ namespace discoblocks {
 
 void Failpoint(std::string_view name) {
   static const std::string armed = [] {
-    const char* value = std::getenv("DISCOBLOCKS_FAILPOINT");
+    // Read once, at the first failpoint reached; nothing sets it meanwhile.
+    const char* value = std::getenv("DISCOBLOCKS_FAILPOINT");  // NOLINT(concurrency-mt-unsafe)
     return value != nullptr ? std::string(value) : std::string();
   }();
   if (armed.empty() || armed != name) return;
