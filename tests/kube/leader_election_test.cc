@@ -30,6 +30,11 @@ using std::chrono::seconds;
 using testing::ControlPlane;
 using testing::TestNamespace;
 
+// Longer than the default: elections take a lease duration or two.
+bool WaitUntil(const std::function<bool()>& condition, seconds limit = seconds(90)) {
+  return testing::WaitUntil(condition, limit);
+}
+
 // What one elector's callbacks saw.
 class Candidate {
  public:
@@ -107,14 +112,6 @@ class Candidate {
 };
 
 // Polls `condition` until it holds; false after `limit`.
-bool WaitUntil(const std::function<bool()>& condition, seconds limit = seconds(90)) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(milliseconds(20));
-  }
-  return true;
-}
 
 LeaderElectionConfig Short() {
   LeaderElectionConfig config;

@@ -31,25 +31,12 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 using testing::ControlPlane;
 using testing::TestNamespace;
+using testing::WaitUntil;
 namespace r = kube::resources;
 
 constexpr std::int64_t kGi = 1024LL * 1024 * 1024;
 
 std::shared_ptr<kube::Client> Admin() { return ControlPlane::Get().AdminClient(); }
-
-bool WaitUntil(const std::function<bool()>& condition, seconds limit = seconds(60)) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(milliseconds(50));
-  }
-  return true;
-}
-
-json Read(const kube::ResourceType& type, const std::string& ns, const std::string& name) {
-  auto object = Admin()->Get(type, ns, name);
-  return object ? *object : json();
-}
 
 void MustCreate(const kube::ResourceType& type, const std::string& ns, const json& object) {
   auto created = Admin()->Create(type, ns, object);
@@ -239,7 +226,7 @@ class AutoscalerLiveTest : public ::testing::Test {
   }
 
   std::string Request(const std::string& claim) {
-    return StringAt(Read(r::kPersistentVolumeClaims, ns_.name(), claim),
+    return StringAt(testing::ReadOrNull(r::kPersistentVolumeClaims, ns_.name(), claim),
                     {"spec", "resources", "requests", "storage"});
   }
 
@@ -279,7 +266,7 @@ TEST_F(AutoscalerLiveTest, GrowsAFullDiskOnceAndWaitsForTheExpansion) {
 
   kubelets_.Set(Key("db-0"), 90);
   ASSERT_TRUE(WaitUntil([&] { return Request("db-0") == "15Gi"; })) << Request("db-0");
-  const json claim = Read(r::kPersistentVolumeClaims, ns_.name(), "db-0");
+  const json claim = testing::ReadOrNull(r::kPersistentVolumeClaims, ns_.name(), "db-0");
   EXPECT_EQ(StringAt(claim, {"metadata", "annotations", "discoblocks.ondat.io/last-action"}),
             "grow");
   EXPECT_EQ(StringAt(claim, {"metadata", "annotations", "discoblocks.ondat.io/target-size"}),
@@ -337,9 +324,10 @@ TEST_F(AutoscalerLiveTest, AFullDiskAtItsMaximumGetsANextDiskOwnedLikeIt) {
 
   // Named as Kubernetes names a ReadWriteOnce pod's disks: "<pod>-<volume>".
   const std::string added = "db-0-user-discoblocks-db-1";
-  ASSERT_TRUE(
-      WaitUntil([&] { return !Read(r::kPersistentVolumeClaims, ns_.name(), added).is_null(); }));
-  const json claim = Read(r::kPersistentVolumeClaims, ns_.name(), added);
+  ASSERT_TRUE(WaitUntil([&] {
+    return !testing::ReadOrNull(r::kPersistentVolumeClaims, ns_.name(), added).is_null();
+  }));
+  const json claim = testing::ReadOrNull(r::kPersistentVolumeClaims, ns_.name(), added);
   EXPECT_EQ(StringAt(claim, {"metadata", "labels", "discoblocks-index"}), "1");
   EXPECT_EQ(StringAt(claim, {"metadata", "labels", "discoblocks-parent"}), "db-0");
   EXPECT_EQ(StringAt(claim, {"metadata", "labels", "discoblocks"}), "db");
@@ -347,7 +335,7 @@ TEST_F(AutoscalerLiveTest, AFullDiskAtItsMaximumGetsANextDiskOwnedLikeIt) {
   ASSERT_TRUE(claim["metadata"]["ownerReferences"].is_array()) << claim.dump();
   EXPECT_EQ(claim["metadata"]["ownerReferences"][0]["name"], "db-0-user");
   EXPECT_TRUE(WaitUntil([&] { return EventsAbout("Pod", "db-0-user", "DiskAdded") == 1; }));
-  const json first = Read(r::kPersistentVolumeClaims, ns_.name(), "db-0");
+  const json first = testing::ReadOrNull(r::kPersistentVolumeClaims, ns_.name(), "db-0");
   EXPECT_EQ(StringAt(first, {"metadata", "annotations", "discoblocks.ondat.io/last-action"}),
             "new-disk");
 

@@ -34,24 +34,10 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 using testing::ControlPlane;
 using testing::TestNamespace;
+using testing::WaitUntil;
 namespace r = kube::resources;
 
-bool WaitUntil(const std::function<bool()>& condition, seconds limit = seconds(60)) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(milliseconds(50));
-  }
-  return true;
-}
-
 std::shared_ptr<kube::Client> Admin() { return ControlPlane::Get().AdminClient(); }
-
-// The object, or null when it is gone (or cannot be read).
-json Read(const kube::ResourceType& type, const std::string& ns, const std::string& name) {
-  auto object = Admin()->Get(type, ns, name);
-  return object ? *object : json();
-}
 
 bool Has(const json& object, std::string_view finalizer) { return HasFinalizer(object, finalizer); }
 
@@ -146,18 +132,20 @@ TEST(OperatorLiveTest, FinalizersAndStatusComeAndGo) {
   ASSERT_TRUE(op.manager().Start().ok());
   CreateDiskConfig(ns.name(), "web", storage_class, "ReadWriteOnce");
 
-  ASSERT_TRUE(
-      WaitUntil([&] { return Has(Read(r::kDiskConfigs, ns.name(), "web"), kDisksFinalizer); }));
-  ASSERT_TRUE(
-      WaitUntil([&] { return Has(Read(r::kStorageClasses, "", storage_class), kInUseFinalizer); }));
+  ASSERT_TRUE(WaitUntil([&] {
+    return Has(testing::ReadOrNull(r::kDiskConfigs, ns.name(), "web"), kDisksFinalizer);
+  }));
+  ASSERT_TRUE(WaitUntil([&] {
+    return Has(testing::ReadOrNull(r::kStorageClasses, "", storage_class), kInUseFinalizer);
+  }));
 
   // Status: the three conditions, for the generation seen.
   ASSERT_TRUE(WaitUntil([&] {
-    const json config = Read(r::kDiskConfigs, ns.name(), "web");
+    const json config = testing::ReadOrNull(r::kDiskConfigs, ns.name(), "web");
     return ConditionOf(config, "Ready") != nullptr && ConditionOf(config, "Degraded") != nullptr &&
            ConditionOf(config, "Progressing") != nullptr;
   }));
-  json config = Read(r::kDiskConfigs, ns.name(), "web");
+  json config = testing::ReadOrNull(r::kDiskConfigs, ns.name(), "web");
   EXPECT_EQ(config["status"]["observedGeneration"], config["metadata"]["generation"]);
   EXPECT_EQ((*ConditionOf(config, "Degraded"))["status"], "True");
   EXPECT_EQ((*ConditionOf(config, "Degraded"))["reason"], "DriverMissing");  // no registry
@@ -170,7 +158,8 @@ TEST(OperatorLiveTest, FinalizersAndStatusComeAndGo) {
   // make it write again.
   const std::string version = config["metadata"]["resourceVersion"];
   std::this_thread::sleep_for(seconds(3));
-  EXPECT_EQ(Read(r::kDiskConfigs, ns.name(), "web")["metadata"]["resourceVersion"], version);
+  EXPECT_EQ(testing::ReadOrNull(r::kDiskConfigs, ns.name(), "web")["metadata"]["resourceVersion"],
+            version);
 
   // A new generation is observed; no condition flips, so no
   // lastTransitionTime moves.
@@ -181,20 +170,22 @@ TEST(OperatorLiveTest, FinalizersAndStatusComeAndGo) {
   const auto generation = (*patched)["metadata"]["generation"].get<std::int64_t>();
   EXPECT_GT(generation, config["metadata"]["generation"].get<std::int64_t>());
   EXPECT_TRUE(WaitUntil([&] {
-    const json now = Read(r::kDiskConfigs, ns.name(), "web");
+    const json now = testing::ReadOrNull(r::kDiskConfigs, ns.name(), "web");
     const json* observed = FindMember(now, {"status", "observedGeneration"});
     return observed != nullptr && *observed == generation;
   }));
-  config = Read(r::kDiskConfigs, ns.name(), "web");
+  config = testing::ReadOrNull(r::kDiskConfigs, ns.name(), "web");
   ASSERT_NE(ConditionOf(config, "Ready"), nullptr);
   EXPECT_EQ((*ConditionOf(config, "Ready"))["observedGeneration"], generation);
   EXPECT_EQ((*ConditionOf(config, "Ready"))["lastTransitionTime"], ready_since);
 
   // Deleted: its finalizer goes (no shared claims), then the StorageClass's.
   ASSERT_TRUE(Admin()->Delete(r::kDiskConfigs, ns.name(), "web").ok());
-  EXPECT_TRUE(WaitUntil([&] { return Read(r::kDiskConfigs, ns.name(), "web").is_null(); }));
-  EXPECT_TRUE(WaitUntil(
-      [&] { return !Has(Read(r::kStorageClasses, "", storage_class), kInUseFinalizer); }));
+  EXPECT_TRUE(
+      WaitUntil([&] { return testing::ReadOrNull(r::kDiskConfigs, ns.name(), "web").is_null(); }));
+  EXPECT_TRUE(WaitUntil([&] {
+    return !Has(testing::ReadOrNull(r::kStorageClasses, "", storage_class), kInUseFinalizer);
+  }));
   (void)Admin()->Delete(r::kStorageClasses, "", storage_class);
 }
 
@@ -205,8 +196,9 @@ TEST(OperatorLiveTest, DeletingADiskConfigKeepsItsSharedClaimsAndSaysSo) {
   CreateDiskConfig(ns.name(), "data", storage_class, "ReadWriteSame");
   Operator op;
   ASSERT_TRUE(op.manager().Start().ok());
-  ASSERT_TRUE(
-      WaitUntil([&] { return Has(Read(r::kDiskConfigs, ns.name(), "data"), kDisksFinalizer); }));
+  ASSERT_TRUE(WaitUntil([&] {
+    return Has(testing::ReadOrNull(r::kDiskConfigs, ns.name(), "data"), kDisksFinalizer);
+  }));
 
   auto shared = Admin()->Create(r::kPersistentVolumeClaims, ns.name(),
                                 Claim(ns.name(), "discoblocks-data-0", "data", storage_class));
@@ -228,21 +220,24 @@ TEST(OperatorLiveTest, DeletingADiskConfigKeepsItsSharedClaimsAndSaysSo) {
 
   // Both disks show in the status (pending: nothing provisions here).
   EXPECT_TRUE(WaitUntil([&] {
-    const json config = Read(r::kDiskConfigs, ns.name(), "data");
+    const json config = testing::ReadOrNull(r::kDiskConfigs, ns.name(), "data");
     const json* disks = FindMember(config, {"status", "disks"});
     return disks != nullptr && disks->size() == 2;
   }));
-  const json disks = Read(r::kDiskConfigs, ns.name(), "data")["status"]["disks"];
+  const json disks = testing::ReadOrNull(r::kDiskConfigs, ns.name(), "data")["status"]["disks"];
   EXPECT_EQ(disks[0]["pvc"], "discoblocks-data-0");
   EXPECT_EQ(disks[1]["pod"], "p");
 
   ASSERT_TRUE(Admin()->Delete(r::kDiskConfigs, ns.name(), "data").ok());
-  ASSERT_TRUE(WaitUntil([&] { return Read(r::kDiskConfigs, ns.name(), "data").is_null(); }));
+  ASSERT_TRUE(
+      WaitUntil([&] { return testing::ReadOrNull(r::kDiskConfigs, ns.name(), "data").is_null(); }));
 
-  const json kept = Read(r::kPersistentVolumeClaims, ns.name(), "discoblocks-data-0");
+  const json kept =
+      testing::ReadOrNull(r::kPersistentVolumeClaims, ns.name(), "discoblocks-data-0");
   ASSERT_FALSE(kept.is_null()) << "the shared claim was deleted";
   EXPECT_EQ(kept["metadata"]["labels"].value(kOrphanedLabel, ""), "true");
-  const json pods_claim = Read(r::kPersistentVolumeClaims, ns.name(), "p-discoblocks-data-0");
+  const json pods_claim =
+      testing::ReadOrNull(r::kPersistentVolumeClaims, ns.name(), "p-discoblocks-data-0");
   ASSERT_FALSE(pods_claim.is_null());
   EXPECT_FALSE(pods_claim["metadata"]["labels"].contains(kOrphanedLabel));
 
@@ -266,13 +261,15 @@ TEST(OperatorLiveTest, DeletingADiskConfigKeepsItsSharedClaimsAndSaysSo) {
       op.Metrics().find(
           R"(discoblocks_pvc_operations_total{operation="label-orphaned",result="success"} 1)"),
       std::string::npos);
-  EXPECT_TRUE(WaitUntil(
-      [&] { return !Has(Read(r::kStorageClasses, "", storage_class), kInUseFinalizer); }));
+  EXPECT_TRUE(WaitUntil([&] {
+    return !Has(testing::ReadOrNull(r::kStorageClasses, "", storage_class), kInUseFinalizer);
+  }));
 
   // The same DiskConfig made again takes its family back: no longer orphaned.
   CreateDiskConfig(ns.name(), "data", storage_class, "ReadWriteSame");
   EXPECT_TRUE(WaitUntil([&] {
-    const json claim = Read(r::kPersistentVolumeClaims, ns.name(), "discoblocks-data-0");
+    const json claim =
+        testing::ReadOrNull(r::kPersistentVolumeClaims, ns.name(), "discoblocks-data-0");
     return !claim.is_null() && !claim["metadata"]["labels"].contains(kOrphanedLabel);
   }));
   EXPECT_NE(
@@ -280,7 +277,8 @@ TEST(OperatorLiveTest, DeletingADiskConfigKeepsItsSharedClaimsAndSaysSo) {
           R"(discoblocks_pvc_operations_total{operation="unlabel-orphaned",result="success"} 1)"),
       std::string::npos);
   ASSERT_TRUE(Admin()->Delete(r::kDiskConfigs, ns.name(), "data").ok());
-  ASSERT_TRUE(WaitUntil([&] { return Read(r::kDiskConfigs, ns.name(), "data").is_null(); }));
+  ASSERT_TRUE(
+      WaitUntil([&] { return testing::ReadOrNull(r::kDiskConfigs, ns.name(), "data").is_null(); }));
   (void)Admin()->Delete(r::kStorageClasses, "", storage_class);
 }
 
@@ -309,8 +307,9 @@ TEST(OperatorLiveTest, OnlyTheLeaderReconcilesAndTheOtherTakesOverWhenItStops) {
   const bool a_leads = a->manager().Leading();
   auto& leader = a_leads ? a : b;
   auto& follower = a_leads ? b : a;
-  ASSERT_TRUE(
-      WaitUntil([&] { return Has(Read(r::kDiskConfigs, ns.name(), "first"), kDisksFinalizer); }));
+  ASSERT_TRUE(WaitUntil([&] {
+    return Has(testing::ReadOrNull(r::kDiskConfigs, ns.name(), "first"), kDisksFinalizer);
+  }));
   EXPECT_TRUE(WaitUntil([&] { return leader->Reconciles() > 0; }));
   std::this_thread::sleep_for(seconds(1));
   EXPECT_FALSE(follower->manager().Leading());
@@ -322,20 +321,24 @@ TEST(OperatorLiveTest, OnlyTheLeaderReconcilesAndTheOtherTakesOverWhenItStops) {
   ASSERT_TRUE(WaitUntil([&] { return follower->manager().Leading(); }));
   EXPECT_TRUE(WaitUntil([&] { return follower->Reconciles() > 0; }));
   CreateDiskConfig(ns.name(), "second", storage_class, "ReadWriteOnce");
-  EXPECT_TRUE(
-      WaitUntil([&] { return Has(Read(r::kDiskConfigs, ns.name(), "second"), kDisksFinalizer); }));
-  EXPECT_TRUE(WaitUntil(
-      [&] { return ConditionOf(Read(r::kDiskConfigs, ns.name(), "second"), "Ready") != nullptr; }));
+  EXPECT_TRUE(WaitUntil([&] {
+    return Has(testing::ReadOrNull(r::kDiskConfigs, ns.name(), "second"), kDisksFinalizer);
+  }));
+  EXPECT_TRUE(WaitUntil([&] {
+    return ConditionOf(testing::ReadOrNull(r::kDiskConfigs, ns.name(), "second"), "Ready") !=
+           nullptr;
+  }));
 
   // Cleanup while the follower still runs, so the finalizers can go.
   (void)Admin()->Delete(r::kDiskConfigs, ns.name(), "first");
   (void)Admin()->Delete(r::kDiskConfigs, ns.name(), "second");
   EXPECT_TRUE(WaitUntil([&] {
-    return Read(r::kDiskConfigs, ns.name(), "first").is_null() &&
-           Read(r::kDiskConfigs, ns.name(), "second").is_null();
+    return testing::ReadOrNull(r::kDiskConfigs, ns.name(), "first").is_null() &&
+           testing::ReadOrNull(r::kDiskConfigs, ns.name(), "second").is_null();
   }));
-  EXPECT_TRUE(WaitUntil(
-      [&] { return !Has(Read(r::kStorageClasses, "", storage_class), kInUseFinalizer); }));
+  EXPECT_TRUE(WaitUntil([&] {
+    return !Has(testing::ReadOrNull(r::kStorageClasses, "", storage_class), kInUseFinalizer);
+  }));
   (void)Admin()->Delete(r::kStorageClasses, "", storage_class);
 }
 

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <mutex>
 #include <stdexcept>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -88,6 +89,21 @@ TestNamespace::~TestNamespace() {
   // Without a controller-manager, namespaces stay Terminating; their objects
   // are gone from the tests' point of view either way.
   (void)ControlPlane::Get().AdminClient()->Delete(kube::resources::kNamespaces, "", name_);
+}
+
+bool WaitUntil(const std::function<bool()>& condition, std::chrono::milliseconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return true;
+}
+
+nlohmann::json ReadOrNull(const kube::ResourceType& type, const std::string& ns,
+                          const std::string& name) {
+  auto object = ControlPlane::Get().AdminClient()->Get(type, ns, name);
+  return object ? *object : nlohmann::json();
 }
 
 }  // namespace discoblocks::testing

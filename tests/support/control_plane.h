@@ -4,7 +4,9 @@
 // when it ends, so two runs never collide and nothing is left running.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -39,6 +41,16 @@ class ControlPlane {
   ~ControlPlane();
   TempDir dir_;
 };
+
+// Polls `condition` (every 20 ms) until it holds or `limit` passes; whether
+// it held.
+bool WaitUntil(const std::function<bool()>& condition,
+               std::chrono::milliseconds limit = std::chrono::seconds(60));
+
+// The object as the API server has it now (read as admin), or null when it is
+// gone or cannot be read.
+nlohmann::json ReadOrNull(const kube::ResourceType& type, const std::string& ns,
+                          const std::string& name);
 
 // A namespace of its own for one test, deleted afterwards.
 class TestNamespace {

@@ -3,13 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/container-storage-interface/spec/lib/go/csi"
+	"github.com/ondat/discoblocks/tools/cluster/internal/loopback"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -55,7 +54,7 @@ func newAPIHolds(kubeconfig string) (*apiHolds, error) {
 	if err != nil {
 		return nil, fmt.Errorf("loading kubeconfig %s: %w", kubeconfig, err)
 	}
-	if err := checkLoopbackServer(config.Host); err != nil {
+	if err := loopback.CheckServer(config.Host); err != nil {
 		return nil, err
 	}
 	// Loopback is never proxied by Go; being explicit keeps a stray
@@ -115,24 +114,4 @@ func (d *simDriver) ControllerExpandVolume(ctx context.Context, req *csi.Control
 		}
 	}
 	return d.Service.ControllerExpandVolume(ctx, req)
-}
-
-// checkLoopbackServer refuses an API server address that is not on this
-// machine.
-func checkLoopbackServer(server string) error {
-	if !strings.Contains(server, "://") {
-		server = "https://" + server
-	}
-	u, err := url.Parse(server)
-	if err != nil {
-		return fmt.Errorf("kubeconfig server %q: %w", server, err)
-	}
-	host := u.Hostname()
-	if host == "localhost" {
-		return nil
-	}
-	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
-		return nil
-	}
-	return fmt.Errorf("kubeconfig server %q is not on loopback; refusing to connect", server)
 }

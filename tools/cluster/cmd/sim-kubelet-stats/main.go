@@ -12,6 +12,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/ondat/discoblocks/tools/cluster/internal/loopback"
 	"log/slog"
 	"net"
 	"net/http"
@@ -137,21 +138,10 @@ func checkLoopbackIP(s string) error {
 // checkLoopbackServer refuses kubeconfigs that point anywhere but this machine:
 // the simulation must never talk to a remote cluster.
 func checkLoopbackServer(server string) error {
-	if !strings.Contains(server, "://") {
-		server = "https://" + server
+	if err := loopback.CheckServer(server); err != nil {
+		return usageError{err.Error()}
 	}
-	u, err := url.Parse(server)
-	if err != nil {
-		return fmt.Errorf("kubeconfig server %q: %w", server, err)
-	}
-	host := u.Hostname()
-	if host == "localhost" {
-		return nil
-	}
-	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
-		return nil
-	}
-	return usageError{fmt.Sprintf("kubeconfig server %q is not on loopback; refusing to connect", server)}
+	return nil
 }
 
 func serve(opts options, logger *slog.Logger) error {
