@@ -1,4 +1,5 @@
 // discoblocks drivers list | inspect | call
+#include <algorithm>
 #include <chrono>
 #include <iostream>
 #include <memory>
@@ -46,9 +47,18 @@ void PrintDriversTable(const nlohmann::json& entries) {
   for (const auto& entry : entries) {
     std::string detail = entry.value("reason", "");
     if (entry.contains("exports")) {
-      detail = fmt::format("{}/{} functions: {}", entry["exports"].size(),
-                           drivers::AllFunctions().size(),
-                           fmt::join(entry["exports"].get<std::vector<std::string>>(), ", "));
+      // Counted against the required functions: a driver without an
+      // optional one (GetResizePolicy) is complete, not 9/10.
+      const auto exports = entry["exports"].get<std::vector<std::string>>();
+      std::size_t required = 0;
+      std::size_t exported = 0;
+      for (const auto& spec : drivers::AllFunctions()) {
+        if (spec.optional) continue;
+        ++required;
+        if (std::find(exports.begin(), exports.end(), spec.name) != exports.end()) ++exported;
+      }
+      detail = fmt::format("{}/{} required functions: {}", exported, required,
+                           fmt::join(exports, ", "));
     }
     if (entry.contains("last_load_error") && entry.contains("sha256")) {
       detail = "newest files did not load, this version serves: " +
