@@ -218,6 +218,23 @@ Result<Claim> NewClaim(const DiskConfig& config, const std::string& name, const 
   return Claim{*std::move(stub), *std::move(spec)};
 }
 
+// The PVC: the driver's stub metadata with our name, namespace, and our labels
+// and annotations over the stub's (ours whatever the driver wrote: the name is
+// what makes the family), and the claim's spec.
+json ClaimObject(Claim claim, const std::string& name, const std::string& ns, const json& labels,
+                 const json& annotations) {
+  const json* stub_metadata = FindMember(claim.stub, {"metadata"});
+  json metadata = stub_metadata != nullptr ? *stub_metadata : json::object();
+  metadata["name"] = name;
+  metadata["namespace"] = ns;
+  metadata["labels"] = Merged(claim.stub, "labels", labels);
+  metadata["annotations"] = Merged(claim.stub, "annotations", annotations);
+  return json{{"apiVersion", "v1"},
+              {"kind", "PersistentVolumeClaim"},
+              {"metadata", std::move(metadata)},
+              {"spec", std::move(claim.spec)}};
+}
+
 // ReadWriteOnce: a generic ephemeral volume. Kubernetes names its PVC
 // "<pod name>-<volume name>", creates it with the pod as owner and deletes it
 // with the pod; the claim template carries what a PVC of ours would.
@@ -287,17 +304,8 @@ Result<json> FamilyPvc(const DiskConfig& config, const std::optional<std::string
   const std::string name = FamilyPvcName(config, node, 0);
   auto claim = NewClaim(config, name, pod, input, plan);
   if (!claim) return claim.error();
-  const json* stub_metadata = FindMember(claim->stub, {"metadata"});
-  json metadata = stub_metadata != nullptr ? *stub_metadata : json::object();
-  // Ours whatever the driver wrote: the name is what makes the family.
-  metadata["name"] = name;
-  metadata["namespace"] = pod.ns;
-  metadata["labels"] = Merged(claim->stub, "labels", ManagedLabels(config, 0, node));
-  metadata["annotations"] = Merged(claim->stub, "annotations", ManagedAnnotations(config, node));
-  return json{{"apiVersion", "v1"},
-              {"kind", "PersistentVolumeClaim"},
-              {"metadata", std::move(metadata)},
-              {"spec", std::move(claim->spec)}};
+  return ClaimObject(*std::move(claim), name, pod.ns, ManagedLabels(config, 0, node),
+                     ManagedAnnotations(config, node));
 }
 
 // The pod volume of disk `index`, with `source` (e.g. {"persistentVolumeClaim": ...}).
@@ -375,13 +383,8 @@ Result<DiskPlan> PlanAddedDisk(const DiskConfig& config, const PodFacts& pod, in
   DiskPlan plan;
   auto claim = NewClaim(config, name, pod, input, plan);
   if (!claim) return claim.error();
-  const json* stub_metadata = FindMember(claim->stub, {"metadata"});
-  json metadata = stub_metadata != nullptr ? *stub_metadata : json::object();
-  metadata["name"] = name;
-  metadata["namespace"] = pod.ns;
   json labels = ManagedLabels(config, index, node);
   labels[kParentLabel] = FitLabelValue(first_claim);
-  metadata["labels"] = Merged(claim->stub, "labels", labels);
   json annotations = ManagedAnnotations(config, node);
   auto storage_class = FindStorageClass(config, input);
   if (!storage_class) return storage_class.error();
@@ -389,11 +392,7 @@ Result<DiskPlan> PlanAddedDisk(const DiskConfig& config, const PodFacts& pod, in
       StringAt(storage_class->object, {"volumeBindingMode"}) == "WaitForFirstConsumer") {
     annotations[kSelectedNodeAnnotation] = *pod.node;
   }
-  metadata["annotations"] = Merged(claim->stub, "annotations", annotations);
-  plan.pvcs.push_back(json{{"apiVersion", "v1"},
-                           {"kind", "PersistentVolumeClaim"},
-                           {"metadata", std::move(metadata)},
-                           {"spec", std::move(claim->spec)}});
+  plan.pvcs.push_back(ClaimObject(*std::move(claim), name, pod.ns, labels, annotations));
   return plan;
 }
 
