@@ -7,10 +7,12 @@
 
 #include <fmt/format.h>
 
+#include "cli/serve_support.h"
 #include "drivers/typed_calls.h"
 #include "kube/objects.h"
 #include "operator/autoscale_new_disk.h"
 #include "operator/autoscaler.h"
+#include "operator/disk_mounter.h"
 #include "operator/kubelet_usage.h"
 #include "operator/resize_policy.h"
 #include "util/duration.h"
@@ -106,6 +108,13 @@ void AddAutoscaleFlags(CLI::App& command, AutoscaleFlags& flags) {
       .add_option("--kubelet-timeout", flags.kubelet_timeout,
                   "per node: connecting, TLS and the whole answer")
       ->capture_default_str();
+  command.add_option("--mount-job-namespace", flags.mount_job_namespace,
+                     "namespace of the Jobs that mount added disks into running pods (default: "
+                     "the leader election namespace's default)");
+  command
+      .add_option("--mount-job-image", flags.mount_job_image,
+                  "image of those Jobs: needs sh, grep, head, cut, nsenter and chroot")
+      ->capture_default_str();
 }
 
 Result<std::unique_ptr<AutoscalerParts>> AddAutoscaler(const AutoscaleFlags& flags,
@@ -150,6 +159,15 @@ Result<std::unique_ptr<AutoscalerParts>> AddAutoscaler(const AutoscaleFlags& fla
   disks.writer = context.writer;
   options.add_disk = op::NewDiskMaker(disks);
   manager.AddController(op::Autoscaler(manager, std::move(options)));
+
+  if (flags.mount_job_image.empty()) return MakeError("--mount-job-image: must not be empty");
+  op::DiskMounterOptions mounter;
+  mounter.registry = context.registry;
+  mounter.call_options = context.call_options;
+  mounter.job_namespace = flags.mount_job_namespace.empty() ? DefaultLeaderElectionNamespace()
+                                                            : flags.mount_job_namespace;
+  mounter.job_image = flags.mount_job_image;
+  manager.AddController(op::DiskMounter(manager, std::move(mounter)));
   return parts;
 }
 

@@ -1,6 +1,6 @@
 // `serve`'s autoscaler: its flags, and the parts that feed it (the kubelets'
-// client, the drivers' resize policies, the new disks' maker). Internal to
-// src/cli/.
+// client, the drivers' resize policies, the new disks' maker), and the disk
+// mounter that brings the new disks into running pods. Internal to src/cli/.
 #pragma once
 
 #include <memory>
@@ -26,6 +26,10 @@ struct AutoscaleFlags {
   // Empty: the pod's service account token when it exists.
   std::string kubelet_token_file;
   std::string kubelet_timeout = "10s";
+  // The disk mounter's Jobs: their namespace (empty: the leader election
+  // namespace's default) and image.
+  std::string mount_job_namespace;
+  std::string mount_job_image = "busybox:1.37.0";
 };
 void AddAutoscaleFlags(CLI::App& command, AutoscaleFlags& flags);
 
@@ -43,7 +47,8 @@ struct AutoscalerContext {
   metrics::Registry* metrics = nullptr;
 };
 
-// Registers the autoscaler with the manager (before Start), unless disabled.
+// Registers the autoscaler and the disk mounter with the manager (before
+// Start), unless disabled.
 // An error names the flag or file at fault.
 Result<std::unique_ptr<AutoscalerParts>> AddAutoscaler(const AutoscaleFlags& flags,
                                                        const AutoscalerContext& context);

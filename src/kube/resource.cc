@@ -47,6 +47,8 @@ const ResourceType kPersistentVolumeClaims{"", "v1", "persistentvolumeclaims", t
 const ResourceType kPersistentVolumes{"", "v1", "persistentvolumes", false};
 const ResourceType kStorageClasses{"storage.k8s.io", "v1", "storageclasses", false};
 const ResourceType kVolumeAttachments{"storage.k8s.io", "v1", "volumeattachments", false};
+const ResourceType kCsiDrivers{"storage.k8s.io", "v1", "csidrivers", false};
+const ResourceType kJobs{"batch", "v1", "jobs", true};
 const ResourceType kDiskConfigs{"discoblocks.ondat.io", "v1", "diskconfigs", true};
 const ResourceType kLeases{"coordination.k8s.io", "v1", "leases", true};
 const ResourceType kEvents{"events.k8s.io", "v1", "events", true};

@@ -31,6 +31,8 @@ extern const ResourceType kPersistentVolumeClaims;
 extern const ResourceType kPersistentVolumes;
 extern const ResourceType kStorageClasses;
 extern const ResourceType kVolumeAttachments;
+extern const ResourceType kCsiDrivers;  // storage.k8s.io/v1, cluster-scoped
+extern const ResourceType kJobs;        // batch/v1
 extern const ResourceType kDiskConfigs;
 extern const ResourceType kLeases;  // coordination.k8s.io/v1, for leader election
 extern const ResourceType kEvents;  // events.k8s.io/v1 (not the core group's older Events)

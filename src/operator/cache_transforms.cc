@@ -77,6 +77,18 @@ json PodContainers(const json& containers, const json& volumes) {
   return kept;
 }
 
+// Each container's name and ID (where the disk mounter finds its processes);
+// null when none has an ID yet.
+json ContainerIds(const json& statuses) {
+  if (!statuses.is_array()) return nullptr;
+  json kept = json::array();
+  for (const json& status : statuses) {
+    json picked = Pick(status, {"name", "containerID"});
+    if (picked.is_object() && picked.contains("containerID")) kept.push_back(std::move(picked));
+  }
+  return kept.empty() ? json() : kept;
+}
+
 }  // namespace
 
 json PodForCache(const json& pod) {
@@ -92,7 +104,10 @@ json PodForCache(const json& pod) {
   SetIfAny(spec_kept, "volumes", std::move(volumes));
   SetIfAny(spec_kept, "affinity", Pick(Field(spec, "affinity"), {"nodeAffinity"}));
   if (!spec_kept.empty()) kept["spec"] = std::move(spec_kept);
-  SetIfAny(kept, "status", Pick(Field(pod, "status"), {"phase"}));
+  json status = Pick(Field(pod, "status"), {"phase"});
+  SetIfAny(status, "containerStatuses",
+           ContainerIds(Field(Field(pod, "status"), "containerStatuses")));
+  SetIfAny(kept, "status", std::move(status));
   return kept;
 }
 

@@ -18,7 +18,8 @@ namespace discoblocks::op {
 // spec:     nodeName; affinity.nodeAffinity (where a DaemonSet's pod goes);
 //           volumes that can be disks (persistentVolumeClaim, ephemeral);
 //           containers[].name, and .volumeMounts of those volumes
-// status:   phase
+// status:   phase; containerStatuses[].name and .containerID (of those that
+//           have one: the disk mounter's Job finds the containers by it)
 // The other volumes (the service account's token, config maps, secrets,
 // emptyDir) and their mounts, and the pod (anti-)affinity, are most of what is
 // left of a pod and never a disk: with them, 10,000 pods of

@@ -45,10 +45,13 @@ std::string Script(const MountJobInput& input) {
   std::string script = fmt::format(
       "set -eu\n"
       "# Claim {ns}/{claim} into pod {ns}/{pod} on node {node}.\n"
+      "# What the drivers' fragments read: the PV's name and file system type.\n"
+      "PV_NAME={pv_name}\n"
+      "FS={fstype}\n"
       "# The driver's GetPreMountCommand ({provisioner}): sets DEV.\n"
       "{fragment}\n"
       "[ -n \"${{DEV:-}}\" ] || {{ echo 'discoblocks: the driver set no DEV' >&2; exit 1; }}\n"
-      "FSTYPE={fstype}\n"
+      "FSTYPE=$FS\n"
       "# A new disk has no file system yet; one that has keeps its data.\n"
       "chroot /host blkid \"$DEV\" >/dev/null 2>&1 || chroot /host \"mkfs.$FSTYPE\" \"$DEV\"\n"
       "set -- $(chroot /host stat -L -c '%t %T' \"$DEV\")\n"
@@ -67,7 +70,8 @@ std::string Script(const MountJobInput& input) {
       fmt::arg("ns", input.claim_namespace), fmt::arg("claim", input.claim_name),
       fmt::arg("pod", input.pod_name), fmt::arg("node", input.node),
       fmt::arg("provisioner", input.provisioner), fmt::arg("fragment", input.pre_mount_command),
-      fmt::arg("fstype", input.fs_type), fmt::arg("claim_uid", input.claim_uid));
+      fmt::arg("fstype", input.fs_type), fmt::arg("claim_uid", input.claim_uid),
+      fmt::arg("pv_name", ShellQuote(input.pv_name)));
   for (const MountTarget& target : input.targets) {
     script += fmt::format("mount_into {} {}  # container {}\n", BareId(target.container_id),
                           ShellQuote(target.mount_path), target.container);
@@ -85,7 +89,8 @@ Result<json> MountJob(const MountJobInput& input) {
   for (const auto& [value, what] :
        {std::pair{&input.job_namespace, "the Job's namespace"},
         std::pair{&input.claim_uid, "the claim's uid"}, std::pair{&input.pod_uid, "the pod's uid"},
-        std::pair{&input.node, "the pod's node"}, std::pair{&input.image, "the Job's image"}}) {
+        std::pair{&input.node, "the pod's node"}, std::pair{&input.pv_name, "the PV's name"},
+        std::pair{&input.image, "the Job's image"}}) {
     if (value->empty()) return MakeError(fmt::format("a mount Job needs {}", what));
   }
   if (!Plain(input.fs_type) || input.fs_type.find('/') != std::string::npos) {

@@ -6,7 +6,10 @@
 // with the host's root file system at /host (the environment a driver's
 // GetPreMountCommand fragment is written for, docs/driver-abi.md). Its
 // script:
-//   1. runs the driver's fragment, which sets DEV to the block device;
+//   1. sets PV_NAME (the PV's name) and FS (the file system type), which
+//      drivers' fragments read as they did in the original's Job, and runs
+//      the driver's fragment, which sets DEV to the block device (a path on
+//      the host: the script reads it through /host);
 //   2. makes a file system of the volume's fsType (default ext4) when the
 //      device has none (blkid), so a new disk is formatted once and never again;
 //   3. for each container, finds a process of it (by its container ID in
@@ -41,6 +44,7 @@ struct MountJobInput {
   std::string pod_name;
   std::string pod_uid;
   std::string node;
+  std::string pv_name;            // PV_NAME, for the fragment
   std::string provisioner;        // for the script's comments
   std::string pre_mount_command;  // the driver's GetPreMountCommand fragment
   std::string fs_type = "ext4";   // the PV's spec.csi.fsType

@@ -4,8 +4,10 @@
 // simulated driver, and the new capacity shows in the claim's status; an
 // expansion the simulated driver holds back gets no second patch and is
 // reported stuck; at the maximum size a full disk gets a second claim,
-// provisioned on the pod's node, and at the ceiling it is said once; a leader
-// that dies between deciding and patching leaves exactly one resize.
+// provisioned on the pod's node, attached there by csi-attacher and mounted
+// into the running pod by a Job (which kwok completes without running it),
+// and at the ceiling it is said once; a leader that dies between deciding and
+// patching leaves exactly one resize.
 #include <thread>
 
 #include <fmt/format.h>
@@ -60,6 +62,19 @@ class Autoscale : public ::testing::Test, protected PodsE2e {
     const auto annotated =
         Cluster().Kubectl({"annotate", "--overwrite", "pvc", claim, "-n", ns, annotation});
     ASSERT_EQ(annotated.exit_code, 0) << annotated.err;
+  }
+
+  // kwok starts no containers and gives them no IDs: the IDs a runtime would
+  // give, which the mount Job finds the containers by.
+  void GiveContainersIds(const std::string& ns, const json& pod) {
+    json statuses = pod["status"]["containerStatuses"];
+    int next = 1;
+    for (json& status : statuses)
+      status["containerID"] = fmt::format("containerd://c0ffee{:02}", next++);
+    const auto patched = Cluster().Kubectl(
+        {"patch", "pod", pod["metadata"]["name"], "-n", ns, "--subresource=status", "--type=merge",
+         "-p", json{{"status", {{"containerStatuses", statuses}}}}.dump()});
+    ASSERT_EQ(patched.exit_code, 0) << patched.err;
   }
 
   int Events(const std::string& ns, const std::string& reason) {
@@ -134,7 +149,9 @@ TEST_F(Autoscale, AtItsMaximumAFullDiskGetsASecondOneOnThePodsNode) {
   const json pods = Items("pods", ns, "app=web");
   ASSERT_EQ(pods.size(), 1u);
   const std::string pod = pods[0]["metadata"]["name"];
+  const std::string pod_uid = pods[0]["metadata"]["uid"];
   const std::string node = pods[0]["spec"]["nodeName"];
+  GiveContainersIds(ns, pods[0]);
   Annotate(ns, claim, "sim.discoblocks.dev/used-bytes=1000Mi");
 
   const std::string second = pod + "-discoblocks-data-1";
@@ -154,10 +171,83 @@ TEST_F(Autoscale, AtItsMaximumAFullDiskGetsASecondOneOnThePodsNode) {
       "a DiskAdded Event", seconds(30), [&] { return Events(ns, "DiskAdded") >= 1; },
       [&] { return Describe(ns); }));
 
-  // The pod does not name the claim, so the kubelet does not see it, and
-  // nothing else is added meanwhile.
+  // The pod does not name the claim, so the kubelet does not see it: the
+  // disk mounter attaches it to the pod's node (csi-attacher attaches it
+  // through the simulated driver) and mounts it with a Job there.
+  const std::string volume = added["spec"].value("volumeName", "");
+  json attachment;
+  ASSERT_TRUE(WaitFor(
+      "the second disk's VolumeAttachment attached on " + node, seconds(60),
+      [&] {
+        for (const json& each :
+             Cluster().KubectlJson({"get", "volumeattachments"}).value("items", json::array())) {
+          if (each["spec"]["source"].value("persistentVolumeName", "") == volume &&
+              each["spec"].value("nodeName", "") == node && each.contains("status") &&
+              each["status"].value("attached", false)) {
+            attachment = each;
+            return true;
+          }
+        }
+        return false;
+      },
+      [&] {
+        return Cluster().Kubectl({"get", "volumeattachments", "-o", "wide"}).out;
+      }));
+  EXPECT_EQ(attachment["spec"].value("attacher", ""), "ebs.csi.aws.com");
+
+  // kwok runs nothing: the Job's pod (privileged, hostPID, the host's root at
+  // /host, none of which kwok looks at) is made Running, then Succeeded by
+  // kwok's pod-complete stage, and the Job controller completes the Job.
+  json job;
+  ASSERT_TRUE(WaitFor(
+      "the mount Job completed", seconds(60),
+      [&] {
+        for (const json& each : Items("jobs", "default", "discoblocks.ondat.io/job=mount")) {
+          if (each["metadata"]["annotations"].value("discoblocks.ondat.io/claim", "") !=
+              ns + "/" + second) {
+            continue;
+          }
+          job = each;
+          for (const json& condition :
+               each.value("status", json::object()).value("conditions", json::array())) {
+            if (condition.value("type", "") == "Complete" &&
+                condition.value("status", "") == "True") {
+              return true;
+            }
+          }
+        }
+        return false;
+      },
+      [&] {
+        return Cluster().Kubectl({"get", "jobs,pods", "-n", "default", "-o", "wide"}).out;
+      }));
+  const json& job_pod = job["spec"]["template"]["spec"];
+  EXPECT_EQ(job_pod.value("nodeName", ""), node);
+  EXPECT_TRUE(job_pod.value("hostPID", false));
+  const std::string script = job_pod["containers"][0]["command"][2];
+  // The EBS driver's fragment: the NVMe disk whose serial is the volume ID.
+  const json pv = Cluster().KubectlJson({"get", "pv", volume});
+  std::string serial = pv["spec"]["csi"].value("volumeHandle", "");
+  std::erase(serial, '-');
+  EXPECT_NE(script.find("= \"" + serial + "\" ]"), std::string::npos) << script;
+  for (const char* id : {"c0ffee01", "c0ffee02"}) {
+    EXPECT_NE(script.find(fmt::format("mount_into {} '/data/data-1'", id)), std::string::npos)
+        << script;
+  }
+
+  EXPECT_TRUE(WaitFor(
+      "the claim annotated with the pod, and a DiskMounted Event", seconds(30),
+      [&] {
+        return Claim(ns, second)["metadata"]["annotations"].value("discoblocks.ondat.io/mounted-in",
+                                                                  "") == pod_uid &&
+               Events(ns, "DiskMounted") >= 1;
+      },
+      [&] { return Claim(ns, second).dump(2) + Describe(ns); }));
+
+  // Nothing else is added or mounted meanwhile.
   std::this_thread::sleep_for(seconds(5));
   EXPECT_EQ(Items("pvc", ns, "discoblocks=data").size(), 2u);
+  EXPECT_EQ(Events(ns, "DiskMounted"), 1);
 }
 
 TEST_F(Autoscale, AFullDiskAtItsCeilingIsReportedOnce) {

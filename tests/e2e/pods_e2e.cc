@@ -138,7 +138,7 @@ ServeProcess& PodsE2e::StartReplica(const std::vector<std::string>& env) {
   options.log_file = shared->dir.path() / fmt::format("serve-{}.log", index);
   options.extra_flags = {"--leader-elect", "--leader-election-namespace", "default",
                          "--leader-election-id", "discoblocks-e2e", "--driver-settle-time", "100ms",
-                         "--driver-rescan-interval", "500ms",
+                         "--driver-rescan-interval", "500ms", "--mount-job-namespace", "default",
                          // The autoscaler, quick: pods_autoscale_test.cc.
                          "--usage-poll-interval", "1s", "--expansion-stuck-after", "5s",
                          "--kubelet-ca-file", (Cluster().data_dir() / "pki" / "ca.crt").string(),

@@ -58,7 +58,11 @@ const json kPod = json::parse(R"({
   "status": {
     "phase": "Running", "podIP": "10.0.0.7", "qosClass": "Burstable",
     "conditions": [{"type": "Ready", "status": "True"}],
-    "containerStatuses": [{"name": "db", "ready": true, "restartCount": 0}]
+    "containerStatuses": [
+      {"name": "db", "ready": true, "restartCount": 0, "containerID": "containerd://abc",
+       "image": "postgres:16", "state": {"running": {"startedAt": "2024-05-01T10:00:00Z"}}},
+      {"name": "exporter", "ready": false, "restartCount": 0}
+    ]
   }
 })");
 
@@ -88,7 +92,8 @@ TEST(CacheTransformsTest, PodKeepsWhatTheControllersAndThePodWebhookRead) {
         {"name": "shell"}
       ]
     },
-    "status": {"phase": "Running"}
+    "status": {"phase": "Running",
+               "containerStatuses": [{"name": "db", "containerID": "containerd://abc"}]}
   })");
   const json cached = PodForCache(kPod);
   EXPECT_EQ(cached, expected) << cached.dump(2);
