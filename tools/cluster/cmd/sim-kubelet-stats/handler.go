@@ -23,6 +23,13 @@ func newNodeHandler(node string, src *statsSource, rv *reviewer, log *slog.Logge
 			http.Error(w, "Method Not Allowed", http.StatusMethodNotAllowed)
 			return
 		}
+		if fault := faultOf(src.nodes, node); fault != "" {
+			if serveFault(fault, w, r) {
+				log.Info("SIMULATION: answered with a fault", "fault", fault)
+				return
+			}
+			log.Warn("SIMULATION: unknown fault ignored", "annotation", annFault, "value", fault)
+		}
 		body, err := json.Marshal(src.summary(node))
 		if err != nil {
 			log.Error("SIMULATION: encoding summary", "err", err)

@@ -95,7 +95,8 @@ status.daemonEndpoints.kubeletEndpoint.Port. Requests are authenticated with a
 TokenReview and authorized with a SubjectAccessReview like the kubelet does;
 /healthz answers "ok" without authentication. Volume usage comes from PVC
 annotations sim.discoblocks.dev/used-bytes, sim.discoblocks.dev/inodes and
-sim.discoblocks.dev/used-inodes.
+sim.discoblocks.dev/used-inodes. A node annotated sim.discoblocks.dev/kubelet-fault=
+garbage|slow|unavailable answers /stats/summary that way instead.
 
 Flags:
 `)
@@ -180,6 +181,7 @@ func serve(opts options, logger *slog.Logger) error {
 		pods:      podInformer.GetIndexer(),
 		pvcs:      factory.Core().V1().PersistentVolumeClaims().Lister(),
 		pvs:       factory.Core().V1().PersistentVolumes().Lister(),
+		nodes:     factory.Core().V1().Nodes().Lister(),
 		startTime: time.Now(),
 		now:       time.Now,
 		log:       logger,

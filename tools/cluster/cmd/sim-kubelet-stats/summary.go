@@ -43,6 +43,7 @@ type statsSource struct {
 	pods      cache.Indexer // with podNodeNameIndex
 	pvcs      corelisters.PersistentVolumeClaimLister
 	pvs       corelisters.PersistentVolumeLister
+	nodes     corelisters.NodeLister // for the faults a test asks of a node (fault.go)
 	startTime time.Time
 	now       func() time.Time
 	log       *slog.Logger

@@ -32,6 +32,7 @@ func newTestSource(t *testing.T, objs ...any) *statsSource {
 	})
 	pvcs := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
 	pvs := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{})
+	nodes := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{})
 	for _, o := range objs {
 		var err error
 		switch o.(type) {
@@ -41,6 +42,8 @@ func newTestSource(t *testing.T, objs ...any) *statsSource {
 			err = pvcs.Add(o)
 		case *corev1.PersistentVolume:
 			err = pvs.Add(o)
+		case *corev1.Node:
+			err = nodes.Add(o)
 		default:
 			t.Fatalf("unexpected object %T", o)
 		}
@@ -52,6 +55,7 @@ func newTestSource(t *testing.T, objs ...any) *statsSource {
 		pods:      pods,
 		pvcs:      corelisters.NewPersistentVolumeClaimLister(pvcs),
 		pvs:       corelisters.NewPersistentVolumeLister(pvs),
+		nodes:     corelisters.NewNodeLister(nodes),
 		startTime: testStart,
 		now:       func() time.Time { return testNow },
 		log:       discardLogger(),
