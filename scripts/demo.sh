@@ -81,7 +81,11 @@ demo_wait() {  # what, jsonpath of a PVC, value
   return 1
 }
 demo_wait "the claim to grow to 2Gi" '{.status.capacity.storage}' 2Gi
+# The EBS driver's file systems are grown by a Job on the pod's node (kwok
+# completes it without running it).
+demo_wait "its file system to grow" '{.metadata.annotations.discoblocks\.ondat\.io/fs-grown}' 2Gi
 kubectl get pvc -n demo
+kubectl get jobs -n default -l discoblocks.ondat.io/job
 kubectl annotate --overwrite pvc "$claim" -n demo sim.discoblocks.dev/used-bytes=1900Mi
 for _ in $(seq 120); do
   [ "$(kubectl get pvc -n demo -l discoblocks=nginx -o name | wc -l)" -ge 2 ] && break

@@ -78,7 +78,7 @@ subjects: [{kind: ServiceAccount, name: discoblocks-kubelets, namespace: default
 YAML
     kubectl create token discoblocks-kubelets -n default --duration 2h >"$local_serve_work/kubelet.token"
     autoscale=(--usage-poll-interval 2s --kubelet-ca-file "$local_serve_work/cluster/pki/ca.crt"
-      --kubelet-token-file "$local_serve_work/kubelet.token")
+      --kubelet-token-file "$local_serve_work/kubelet.token" --mount-job-namespace default)
     ;;
   esac
   LOCAL_SERVE_PORT=$(local_serve_free_port)

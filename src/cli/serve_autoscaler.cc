@@ -13,6 +13,7 @@
 #include "operator/autoscale_new_disk.h"
 #include "operator/autoscaler.h"
 #include "operator/disk_mounter.h"
+#include "operator/filesystem_grower.h"
 #include "operator/kubelet_usage.h"
 #include "operator/resize_policy.h"
 #include "util/duration.h"
@@ -70,6 +71,12 @@ class ResizePolicies {
     if (!policy) {
       return MakeError(fmt::format("driver {}: {}", provisioner, policy.error().message));
     }
+    const auto managed = drivers::IsFileSystemManaged(*driver, options_);
+    if (!managed.ok()) {
+      return MakeError(
+          fmt::format("driver {}: IsFileSystemManaged: {}", provisioner, managed.outcome.reason));
+    }
+    policy->filesystem_managed = managed.value;
     const std::lock_guard lock(mutex_);
     if (cache_.size() > 1024) cache_.clear();  // old versions of classes and drivers
     cache_.emplace(key, *policy);
@@ -150,6 +157,8 @@ Result<std::unique_ptr<AutoscalerParts>> AddAutoscaler(const AutoscaleFlags& fla
   options.usage = op::KubeletUsage(parts->kubelets.get());
   options.resize_policy = [policies](const std::string& name) { return policies->For(name); };
   options.operations = context.operations;
+  options.usage_board = std::make_shared<op::UsageBoard>();
+  parts->usage = {options.usage_board, *poll};
   op::NewDiskSources disks;
   disks.registry = context.registry;
   disks.call_options = context.call_options;
@@ -167,7 +176,13 @@ Result<std::unique_ptr<AutoscalerParts>> AddAutoscaler(const AutoscaleFlags& fla
   mounter.job_namespace = flags.mount_job_namespace.empty() ? DefaultLeaderElectionNamespace()
                                                             : flags.mount_job_namespace;
   mounter.job_image = flags.mount_job_image;
+  op::FileSystemGrowerOptions grower;
+  grower.registry = context.registry;
+  grower.call_options = context.call_options;
+  grower.job_namespace = mounter.job_namespace;
+  grower.job_image = flags.mount_job_image;
   manager.AddController(op::DiskMounter(manager, std::move(mounter)));
+  manager.AddController(op::FileSystemGrower(manager, std::move(grower)));
   return parts;
 }
 

@@ -11,6 +11,7 @@
 #include "admission/pod_webhook.h"
 #include "drivers/registry.h"
 #include "kube/kubelet_stats.h"
+#include "operator/diskconfig_controller.h"
 #include "operator/manager.h"
 #include "operator/pod_webhook_sources.h"
 #include "util/result.h"
@@ -36,6 +37,9 @@ void AddAutoscaleFlags(CLI::App& command, AutoscaleFlags& flags);
 // What the autoscaler needs that outlives the manager's registration.
 struct AutoscalerParts {
   std::unique_ptr<kube::KubeletStatsClient> kubelets;
+  // For the DiskConfig controller: each cycle's usage, and how often it comes
+  // (null when the autoscaler is disabled).
+  op::DiskConfigUsage usage;
 };
 
 struct AutoscalerContext {

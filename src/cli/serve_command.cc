@@ -166,11 +166,12 @@ int Serve(const ServeFlags& flags) {
   (*manager)->AddWebhook(webhook);
   (*manager)->AddWebhook(pod_webhook);
   (*manager)->AddController(op::StorageClassFinalizerController(**manager));
-  (*manager)->AddController(op::DiskConfigController(**manager, registry.get(), &pvc_operations));
   AutoscalerContext autoscaler_context{manager->get(), registry.get(),  context.call_options,
                                        &writer,        &pvc_operations, &metrics};
   auto autoscaler = AddAutoscaler(flags.autoscale, autoscaler_context);
   if (!autoscaler) return Fail(autoscaler.error().message);
+  (*manager)->AddController(
+      op::DiskConfigController(**manager, registry.get(), &pvc_operations, (*autoscaler)->usage));
   if (auto started = (*manager)->Start(); !started) return Fail(started.error().message);
 
   // Driver calls get their own threads, as many as the CPU quota allows.

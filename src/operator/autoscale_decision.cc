@@ -92,6 +92,16 @@ std::string PendingExpansion(const json& claim, std::int64_t request, std::int64
   return {};
 }
 
+// For a driver whose CSI driver does not grow file systems: the last grow's
+// file system not yet grown by the resize Job (filesystem_grower.h).
+std::string PendingFileSystem(const json& claim, bool* failed) {
+  if (Annotation(claim, kLastActionAnnotation) != "grow") return {};
+  const std::string target = Annotation(claim, kTargetSizeAnnotation);
+  if (target.empty() || Annotation(claim, kFileSystemGrownAnnotation) == target) return {};
+  *failed = Annotation(claim, kFileSystemGrowFailedAnnotation) == target;
+  return fmt::format("the file system is {} grown to {}", *failed ? "not" : "not yet", target);
+}
+
 std::int64_t RoundUp(std::int64_t bytes, std::int64_t granularity) {
   if (granularity <= 1) return bytes;
   const std::int64_t remainder = bytes % granularity;
@@ -112,19 +122,11 @@ double Percent(std::int64_t part, std::int64_t whole) {
   return 100.0 * static_cast<double>(part) / static_cast<double>(whole);
 }
 
-// How full the volume is, by bytes and by inodes, as far as the kubelet said.
 void ReadUsage(const std::optional<VolumeUsage>& usage, Decision& decision) {
   if (!usage) return;
-  if (usage->capacity_bytes && usage->available_bytes && *usage->capacity_bytes > 0) {
-    const std::int64_t capacity = *usage->capacity_bytes;
-    const std::int64_t available = std::clamp<std::int64_t>(*usage->available_bytes, 0, capacity);
-    decision.used_percent = Percent(capacity - available, capacity);
-  }
-  if (usage->inodes && usage->inodes_free && *usage->inodes > 0) {
-    const std::int64_t inodes = *usage->inodes;
-    const std::int64_t free = std::clamp<std::int64_t>(*usage->inodes_free, 0, inodes);
-    decision.inodes_used_percent = Percent(inodes - free, inodes);
-  }
+  const Fullness fullness = FullnessOf(*usage);
+  decision.used_percent = fullness.bytes;
+  decision.inodes_used_percent = fullness.inodes;
 }
 
 // The trigger that holds, described, or empty.
@@ -192,6 +194,21 @@ std::string FormatBytes(std::int64_t bytes) {
   return suffix < 0 ? std::to_string(value) : fmt::format("{}{}", value, kSuffixes[suffix]);
 }
 
+Fullness FullnessOf(const VolumeUsage& usage) {
+  Fullness fullness;
+  if (usage.capacity_bytes && usage.available_bytes && *usage.capacity_bytes > 0) {
+    const std::int64_t capacity = *usage.capacity_bytes;
+    const std::int64_t available = std::clamp<std::int64_t>(*usage.available_bytes, 0, capacity);
+    fullness.bytes = Percent(capacity - available, capacity);
+  }
+  if (usage.inodes && usage.inodes_free && *usage.inodes > 0) {
+    const std::int64_t inodes = *usage.inodes;
+    const std::int64_t free = std::clamp<std::int64_t>(*usage.inodes_free, 0, inodes);
+    fullness.inodes = Percent(inodes - free, inodes);
+  }
+  return fullness;
+}
+
 Decision Decide(const DecisionInput& input) {
   const admission::DiskConfig& config = *input.config;
   const admission::DiskConfigPolicy& policy = config.policy;
@@ -222,7 +239,11 @@ Decision Decide(const DecisionInput& input) {
   }
 
   bool failed = false;
-  if (std::string pending = PendingExpansion(claim, request, capacity, &failed); !pending.empty()) {
+  std::string pending = PendingExpansion(claim, request, capacity, &failed);
+  if (pending.empty() && !input.resize_policy.filesystem_managed) {
+    pending = PendingFileSystem(claim, &failed);
+  }
+  if (!pending.empty()) {
     const auto last = TimeAnnotation(claim, kLastActionTimeAnnotation);
     const bool overdue = last && now - *last >= input.expansion_stuck_after;
     if ((failed || overdue) && Annotation(claim, kExpansionStuckAnnotation).empty()) {

@@ -61,6 +61,11 @@ inline constexpr const char* kAboveTriggerSinceAnnotation =
 // reported once, not on every poll.
 inline constexpr const char* kAtCeilingAnnotation = "discoblocks.ondat.io/at-ceiling";
 inline constexpr const char* kExpansionStuckAnnotation = "discoblocks.ondat.io/expansion-stuck";
+// For drivers that do not grow file systems (IsFileSystemManaged false): the
+// size the file system was grown to by the resize Job, or whose Job failed.
+inline constexpr const char* kFileSystemGrownAnnotation = "discoblocks.ondat.io/fs-grown";
+inline constexpr const char* kFileSystemGrowFailedAnnotation =
+    "discoblocks.ondat.io/fs-grow-failed";
 
 enum class AutoscaleAction { kNone, kGrow, kNewDisk, kAtCeiling, kWaitPending, kCoolingDown };
 // "none", "grow", "new-disk", "at-ceiling", "wait-pending", "cooling-down".
@@ -112,6 +117,14 @@ struct Decision {
   std::optional<double> used_percent;
   std::optional<double> inodes_used_percent;
 };
+
+// How full a volume is, in percent of its bytes and of its inodes, as far as
+// its kubelet said (available counts, not used: the two may not add up).
+struct Fullness {
+  std::optional<double> bytes;
+  std::optional<double> inodes;
+};
+Fullness FullnessOf(const VolumeUsage& usage);
 
 Decision Decide(const DecisionInput& input);
 

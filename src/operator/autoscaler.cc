@@ -115,6 +115,7 @@ class Cycle {
       if (auto node = nodes_.Find("", name)) nodes.push_back(*node);
     }
     const UsageReport usage = nodes.empty() ? UsageReport{} : options_->usage(nodes);
+    if (options_->usage_board) options_->usage_board->Update(usage.volumes, managed);
 
     std::map<std::string, int> by_action;
     const auto now = options_->now ? options_->now() : std::chrono::system_clock::now();

@@ -29,6 +29,7 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,7 @@
 #include "operator/manager.h"
 #include "operator/pod_webhook_sources.h"
 #include "operator/resize_policy.h"
+#include "operator/usage_board.h"
 #include "util/result.h"
 
 namespace discoblocks::op {
@@ -66,6 +68,8 @@ struct AutoscalerOptions {
   ResizePolicySource resize_policy;           // null: no limits
   AddDisk add_disk;                           // null: new-disk decisions are only logged
   const PvcOperations* operations = nullptr;  // may be null
+  // Given each cycle's usage, for the DiskConfigs' status; may be null.
+  std::shared_ptr<UsageBoard> usage_board;
   // The time decisions are made at (tests move it); null: the system clock.
   std::function<std::chrono::system_clock::time_point()> now;
 };

@@ -26,6 +26,7 @@ struct Context {
   const drivers::Registry* registry;
   const PvcOperations* operations;
   kube::EventRecorder* recorder;
+  DiskConfigUsage usage;
 };
 
 std::vector<json> ClaimsOfConfig(const Context& context, const std::string& ns,
@@ -124,6 +125,14 @@ Result<ReconcileOutcome> Reconcile(const Context& context, const std::string& ke
     }
   }
   inputs.claims = ClaimsOfConfig(context, ns, name);
+  if (context.usage.board) {
+    for (const json& claim : inputs.claims) {
+      const std::string claim_name = StringAt(claim, {"metadata", "name"});
+      if (auto fullness = context.usage.board->Find(kube::ObjectKey(ns, claim_name))) {
+        inputs.fullness[claim_name] = *fullness;
+      }
+    }
+  }
   auto adopted = AdoptOrphans(context, ns, inputs.claims);
   if (!adopted) return MakeError(adopted.error().message);
   inputs.now = NowRfc3339();
@@ -132,6 +141,8 @@ Result<ReconcileOutcome> Reconcile(const Context& context, const std::string& ke
   ReconcileOutcome outcome;
   if (inputs.driver.state != DriverStatus::State::kLoaded) {
     outcome.requeue_after = std::chrono::duration_cast<std::chrono::milliseconds>(kDriverRecheck);
+  } else if (context.usage.board && !inputs.claims.empty()) {
+    outcome.requeue_after = context.usage.refresh;
   }
   const json* current = FindMember(*config, {"status"});
   if (current != nullptr && *current == status) return outcome;
@@ -186,14 +197,16 @@ std::string DisksKeptNote(std::string_view ns, std::string_view name,
 }
 
 ControllerRegistration DiskConfigController(Manager& manager, const drivers::Registry* registry,
-                                            const PvcOperations* operations) {
+                                            const PvcOperations* operations,
+                                            DiskConfigUsage usage) {
   Context context{manager.client(),
                   &manager.Informer(kube::resources::kDiskConfigs),
                   &manager.Informer(kube::resources::kPersistentVolumeClaims),
                   &manager.Informer(kube::resources::kStorageClasses),
                   registry,
                   operations,
-                  manager.recorder()};
+                  manager.recorder(),
+                  std::move(usage)};
   ControllerRegistration registration;
   registration.name = "diskconfig";
   registration.workers = 2;

@@ -12,10 +12,13 @@
 //     informer) settles instead of looping.
 // Claims, StorageClasses and DiskConfigs are watched; drivers are not (the
 // registry changes on its own), so a DiskConfig whose driver is missing or
-// failed is looked at again every kDriverRecheck.
+// failed is looked at again every kDriverRecheck. Nor is usage (the
+// autoscaler's UsageBoard): a DiskConfig with claims is looked at again every
+// DiskConfigUsage::refresh, and its status written when a whole percent moved.
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,6 +29,7 @@
 #include "operator/diskconfig_status.h"
 #include "operator/manager.h"
 #include "operator/pod_webhook_sources.h"
+#include "operator/usage_board.h"
 
 namespace discoblocks::op {
 
@@ -42,9 +46,16 @@ DriverStatus DriverStatusOf(const drivers::Registry* registry, std::string_view 
 std::string DisksKeptNote(std::string_view ns, std::string_view name,
                           const std::vector<std::string>& claims);
 
+// Where status.disks[].usedPercent comes from; no board: no usage shown.
+struct DiskConfigUsage {
+  std::shared_ptr<const UsageBoard> board;
+  std::chrono::milliseconds refresh{std::chrono::seconds(30)};  // the autoscaler's poll interval
+};
+
 // The controller, reading the manager's DiskConfig, claim and StorageClass
 // caches; `registry` and `operations` may be null and outlive the manager.
 ControllerRegistration DiskConfigController(Manager& manager, const drivers::Registry* registry,
-                                            const PvcOperations* operations);
+                                            const PvcOperations* operations,
+                                            DiskConfigUsage usage = {});
 
 }  // namespace discoblocks::op

@@ -3,10 +3,13 @@
 #include <algorithm>
 #include <chrono>
 #include <ctime>
+#include <optional>
 
 #include <fmt/format.h>
 
 #include "admission/names.h"
+#include "kube/micro_time.h"
+#include "kube/quantity.h"
 #include "util/json_fields.h"
 
 namespace discoblocks::op {
@@ -51,6 +54,28 @@ std::string Join(const std::vector<std::string>& names) {
   return text;
 }
 
+// The autoscaler's last action on the claim, from its annotations: each part
+// only when it is what the autoscaler writes (annotations can be edited).
+std::optional<json> LastActionOf(const json& claim) {
+  const std::string action = StringAt(claim, {"metadata", "annotations", kLastActionAnnotation});
+  if (action != "grow" && action != "new-disk") return std::nullopt;
+  json last = {{"action", action}};
+  const std::string time = StringAt(claim, {"metadata", "annotations", kLastActionTimeAnnotation});
+  if (kube::ParseTime(time)) last["time"] = time;
+  if (action == "grow") {
+    const std::string size = StringAt(claim, {"metadata", "annotations", kTargetSizeAnnotation});
+    if (kube::Quantity::Parse(size)) last["size"] = size;
+  }
+  return last;
+}
+
+// A percentage as status shows it: whole, rounded down (79.9% full is not
+// yet at a trigger of 80%), or nothing when it is not a percentage.
+std::optional<int> WholePercent(const std::optional<double>& percent) {
+  if (!percent || !(*percent >= 0.0) || *percent > 100.0) return std::nullopt;
+  return static_cast<int>(*percent);
+}
+
 }  // namespace
 
 bool OwnedByPod(const json& claim) {
@@ -66,7 +91,7 @@ bool OwnedByPod(const json& claim) {
   return false;
 }
 
-json DiskOf(const json& claim) {
+json DiskOf(const json& claim, const Fullness* fullness) {
   json disk = {{"pvc", StringAt(claim, {"metadata", "name"})}};
   const json* owners = FindMember(claim, {"metadata", "ownerReferences"});
   if (OwnedByPod(claim) && owners != nullptr) {
@@ -86,6 +111,11 @@ json DiskOf(const json& claim) {
   std::string capacity = StringAt(claim, {"status", "capacity", "storage"});
   if (capacity.empty()) capacity = StringAt(claim, {"spec", "resources", "requests", "storage"});
   if (!capacity.empty()) disk["capacity"] = capacity;
+  if (fullness != nullptr) {
+    if (const auto bytes = WholePercent(fullness->bytes)) disk["usedPercent"] = *bytes;
+    if (const auto inodes = WholePercent(fullness->inodes)) disk["inodesUsedPercent"] = *inodes;
+  }
+  if (auto last = LastActionOf(claim)) disk["lastAction"] = std::move(*last);
   return disk;
 }
 
@@ -119,9 +149,11 @@ json DesiredStatus(const StatusInputs& inputs) {
   json disks = json::array();
   std::vector<std::string> pending;
   std::vector<std::string> lost;
+  std::vector<std::string> stuck;
   std::size_t bound = 0;
   for (const json& claim : inputs.claims) {
-    json disk = DiskOf(claim);
+    const auto fullness = inputs.fullness.find(StringAt(claim, {"metadata", "name"}));
+    json disk = DiskOf(claim, fullness != inputs.fullness.end() ? &fullness->second : nullptr);
     const std::string phase = disk["phase"].get<std::string>();
     const std::string pvc = disk["pvc"].get<std::string>();
     if (phase == "Bound") {
@@ -130,6 +162,9 @@ json DesiredStatus(const StatusInputs& inputs) {
       lost.push_back(pvc);
     } else {
       pending.push_back(pvc);
+    }
+    if (!StringAt(claim, {"metadata", "annotations", kExpansionStuckAnnotation}).empty()) {
+      stuck.push_back(pvc);
     }
     // The object must stay well under etcd's size limit whatever the number
     // of pods: the first ones are listed, the summary counts them all.
@@ -185,11 +220,20 @@ json DesiredStatus(const StatusInputs& inputs) {
                                           : fmt::format("{} disks bound", bound);
   }
 
+  const Condition expansion_stuck =
+      stuck.empty()
+          ? Condition{"ExpansionStuck", false, "AsExpected", ""}
+          : Condition{"ExpansionStuck", true, "ExpansionStuck",
+                      fmt::format("the expansion of claims failed or has been pending too long "
+                                  "(see their ExpansionStuck Events): {}",
+                                  Join(stuck))};
+
   json status = {{"observedGeneration", generation},
                  {"conditions",
                   {MakeCondition(ready, generation, previous, inputs.now),
                    MakeCondition(progressing, generation, previous, inputs.now),
-                   MakeCondition(degraded, generation, previous, inputs.now)}},
+                   MakeCondition(degraded, generation, previous, inputs.now),
+                   MakeCondition(expansion_stuck, generation, previous, inputs.now)}},
                  {"disks", std::move(disks)},
                  {"diskSummary", fmt::format("{}/{}", bound, inputs.claims.size())}};
   return status;

@@ -1,39 +1,14 @@
 #include "operator/mount_job.h"
 
-#include <algorithm>
-
 #include <fmt/format.h>
 
-#include "util/json_fields.h"
+#include "operator/node_job.h"
 #include "util/sha256.h"
 
 namespace discoblocks::op {
 namespace {
 
 using nlohmann::json;
-
-// 'text' for sh, whatever it holds: a quote inside becomes '\''.
-std::string ShellQuote(const std::string& text) {
-  std::string quoted = "'";
-  for (const char c : text) {
-    if (c == '\'') {
-      quoted += "'\\''";
-    } else {
-      quoted += c;
-    }
-  }
-  return quoted + "'";
-}
-
-// Container IDs and file system types go into grep patterns and command
-// names: only what real ones hold.
-bool Plain(const std::string& text) {
-  if (text.empty() || text.size() > 256) return false;
-  return std::ranges::all_of(text, [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-           c == '_' || c == '.' || c == ':' || c == '/';
-  });
-}
 
 // "containerd://abc" -> "abc": the cgroup paths name the bare ID.
 std::string BareId(const std::string& container_id) {
@@ -93,13 +68,13 @@ Result<json> MountJob(const MountJobInput& input) {
         std::pair{&input.image, "the Job's image"}}) {
     if (value->empty()) return MakeError(fmt::format("a mount Job needs {}", what));
   }
-  if (!Plain(input.fs_type) || input.fs_type.find('/') != std::string::npos) {
+  if (!PlainName(input.fs_type) || input.fs_type.find('/') != std::string::npos) {
     return MakeError(fmt::format("file system type \"{}\" is not a plain name", input.fs_type));
   }
-  if (!Plain(input.claim_uid)) return MakeError("the claim's uid is not a plain name");
+  if (!PlainName(input.claim_uid)) return MakeError("the claim's uid is not a plain name");
   if (input.targets.empty()) return MakeError("the pod has no running container to mount into");
   for (const MountTarget& target : input.targets) {
-    if (!Plain(target.container_id)) {
+    if (!PlainName(target.container_id)) {
       return MakeError(fmt::format("container {} has no usable container ID (\"{}\")",
                                    target.container, target.container_id.substr(0, 64)));
     }
@@ -107,44 +82,18 @@ Result<json> MountJob(const MountJobInput& input) {
       return MakeError(fmt::format("mount path \"{}\" is not absolute", target.mount_path));
     }
   }
-  const json labels = {{"app.kubernetes.io/managed-by", "discoblocks"},
-                       {"discoblocks.ondat.io/job", "mount"}};
-  json container = {{"name", "mount"},
-                    {"image", input.image},
-                    {"command", {"/bin/sh", "-c", Script(input)}},
-                    {"securityContext", {{"privileged", true}}}};
-  container["volumeMounts"] = json::array(
-      {{{"name", "host"}, {"mountPath", "/host"}, {"mountPropagation", "Bidirectional"}}});
-  json pod_spec = {{"nodeName", input.node}, {"hostPID", true}, {"restartPolicy", "Never"}};
-  pod_spec["tolerations"] = json::array({{{"operator", "Exists"}}});
-  pod_spec["containers"] = json::array({std::move(container)});
-  pod_spec["volumes"] = json::array({{{"name", "host"}, {"hostPath", {{"path", "/"}}}}});
-  json metadata = {{"name", MountJobName(input.claim_uid, input.pod_uid)},
-                   {"namespace", input.job_namespace},
-                   {"labels", labels}};
-  metadata["annotations"] = {
+  NodeJobSpec spec;
+  spec.name = MountJobName(input.claim_uid, input.pod_uid);
+  spec.job_namespace = input.job_namespace;
+  spec.node = input.node;
+  spec.image = input.image;
+  spec.kind = "mount";
+  spec.script = Script(input);
+  spec.annotations = {
       {"discoblocks.ondat.io/claim", input.claim_namespace + "/" + input.claim_name},
       {"discoblocks.ondat.io/pod", input.claim_namespace + "/" + input.pod_name},
       {"discoblocks.ondat.io/pod-uid", input.pod_uid}};
-  json spec = {
-      {"backoffLimit", 3}, {"activeDeadlineSeconds", 600}, {"ttlSecondsAfterFinished", 3600}};
-  spec["template"] = {{"metadata", {{"labels", labels}}}, {"spec", std::move(pod_spec)}};
-  return json{{"apiVersion", "batch/v1"},
-              {"kind", "Job"},
-              {"metadata", std::move(metadata)},
-              {"spec", std::move(spec)}};
-}
-
-std::string JobOutcome(const json& job) {
-  const json* conditions = FindMember(job, {"status", "conditions"});
-  if (conditions == nullptr || !conditions->is_array()) return {};
-  for (const json& condition : *conditions) {
-    if (StringAt(condition, {"status"}) != "True") continue;
-    const std::string type = StringAt(condition, {"type"});
-    if (type == "Complete") return "complete";
-    if (type == "Failed") return "failed";
-  }
-  return {};
+  return NodeJob(spec);
 }
 
 }  // namespace discoblocks::op

@@ -26,6 +26,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "operator/node_job.h"  // JobOutcome
 #include "util/result.h"
 
 namespace discoblocks::op {
@@ -59,8 +60,5 @@ std::string MountJobName(const std::string& claim_uid, const std::string& pod_ui
 // The Job. Errors name what is missing or unsafe to put in a script (a mount
 // path or container ID with characters outside a conservative set).
 Result<nlohmann::json> MountJob(const MountJobInput& input);
-
-// "complete", "failed" or "" (still running) from a Job's status conditions.
-std::string JobOutcome(const nlohmann::json& job);
 
 }  // namespace discoblocks::op

@@ -23,6 +23,9 @@ struct ResizePolicy {
   std::int64_t minimum_increase_bytes = 0;  // 0: none
   int max_modifications = 0;                // 0: no limit
   std::chrono::seconds window{0};           // meaningful when max_modifications > 0
+  // The driver's IsFileSystemManaged (not part of GetResizePolicy's JSON):
+  // false, and each grow waits for the resize Job to grow the file system.
+  bool filesystem_managed = true;
 
   [[nodiscard]] bool LimitsModifications() const {
     return max_modifications > 0 && window.count() > 0;

@@ -14,75 +14,12 @@
 
 #include <gtest/gtest.h>
 
-#include "e2e/pods_e2e.h"
+#include "e2e/autoscale_e2e.h"
 
 namespace discoblocks::e2e {
 namespace {
 
 using std::chrono::seconds;
-
-class Autoscale : public ::testing::Test, protected PodsE2e {
- protected:
-  // A DiskConfig `data` with `policy`, and a Deployment of one pod using it;
-  // returns the pod's claim once it is Bound.
-  std::string DiskInUse(const std::string& ns, const json& policy) {
-    EXPECT_EQ(Cluster().Apply(DiskConfig(ns, "data", {{"policy", policy}})).exit_code, 0);
-    EXPECT_EQ(Cluster().Apply(Deployment(ns, "web", 1, {{"app", "web"}})).exit_code, 0);
-    std::string claim;
-    WaitFor(
-        "the pod Running with its claim Bound", seconds(180),
-        [&] {
-          const json pods = Items("pods", ns, "app=web");
-          const json claims = Items("pvc", ns, "discoblocks=data");
-          if (pods.size() != 1 || claims.size() != 1 || !AllRunning(pods) || !AllBound(claims)) {
-            return false;
-          }
-          claim = claims[0]["metadata"]["name"];
-          return true;
-        },
-        [&] { return Describe(ns); });
-    return claim;
-  }
-
-  json Claim(const std::string& ns, const std::string& name) {
-    return Cluster().KubectlJson({"get", "pvc", name, "-n", ns});
-  }
-
-  static std::string Request(const json& claim) {
-    return claim["spec"]["resources"]["requests"].value("storage", "");
-  }
-  static std::string Capacity(const json& claim) {
-    const json* capacity = claim.contains("status") ? &claim["status"] : nullptr;
-    return capacity != nullptr && capacity->contains("capacity")
-               ? (*capacity)["capacity"].value("storage", "")
-               : "";
-  }
-
-  void Annotate(const std::string& ns, const std::string& claim, const std::string& annotation) {
-    const auto annotated =
-        Cluster().Kubectl({"annotate", "--overwrite", "pvc", claim, "-n", ns, annotation});
-    ASSERT_EQ(annotated.exit_code, 0) << annotated.err;
-  }
-
-  // kwok starts no containers and gives them no IDs: the IDs a runtime would
-  // give, which the mount Job finds the containers by.
-  void GiveContainersIds(const std::string& ns, const json& pod) {
-    json statuses = pod["status"]["containerStatuses"];
-    int next = 1;
-    for (json& status : statuses)
-      status["containerID"] = fmt::format("containerd://c0ffee{:02}", next++);
-    const auto patched = Cluster().Kubectl(
-        {"patch", "pod", pod["metadata"]["name"], "-n", ns, "--subresource=status", "--type=merge",
-         "-p", json{{"status", {{"containerStatuses", statuses}}}}.dump()});
-    ASSERT_EQ(patched.exit_code, 0) << patched.err;
-  }
-
-  int Events(const std::string& ns, const std::string& reason) {
-    const json events = Cluster().KubectlJson(
-        {"get", "events.events.k8s.io", "-n", ns, "--field-selector", "reason=" + reason});
-    return static_cast<int>(events.value("items", json::array()).size());
-  }
-};
 
 TEST_F(Autoscale, AFullDiskIsGrownAndTheNewCapacityShows) {
   const std::string ns = NewNamespace("grow");
@@ -106,6 +43,52 @@ TEST_F(Autoscale, AFullDiskIsGrownAndTheNewCapacityShows) {
   EXPECT_GT(MetricValue(Serving().Health("/metrics"),
                         R"(discoblocks_autoscaler_actions_total{action="grow",result="success"})"),
             0);
+  // The EBS driver's CSI driver does not grow file systems
+  // (IsFileSystemManaged false): a Job on the pod's node does, with the
+  // driver's GetPreResizeCommand and resize2fs; kwok completes it unrun.
+  EXPECT_TRUE(WaitFor(
+      "the file system grown by a resize Job", seconds(60),
+      [&] {
+        const json now = Claim(ns, claim);
+        return now["metadata"]["annotations"].value("discoblocks.ondat.io/fs-grown", "") == "2Gi";
+      },
+      [&] {
+        return Claim(ns, claim).dump(2) +
+               Cluster().Kubectl({"get", "jobs,pods", "-n", "discoblocks-system"}).out;
+      }));
+  const json jobs = Items("jobs", "discoblocks-system", "discoblocks.ondat.io/job=resize");
+  int resize_jobs = 0;
+  for (const json& job : jobs) {
+    if (job["metadata"]["annotations"].value("discoblocks.ondat.io/claim", "") !=
+        ns + "/" + claim) {
+      continue;
+    }
+    ++resize_jobs;
+    const std::string script =
+        job["spec"]["template"]["spec"]["containers"][0]["command"][2].get<std::string>();
+    EXPECT_NE(script.find("resize2fs"), std::string::npos) << script;
+    EXPECT_NE(script.find("DEV="), std::string::npos) << script;  // the driver's fragment
+  }
+  EXPECT_EQ(resize_jobs, 1);
+  EXPECT_TRUE(WaitFor(
+      "a FileSystemResized Event", seconds(30),
+      [&] { return Events(ns, "FileSystemResized") == 1; }, [&] { return Describe(ns); }));
+  // The DiskConfig's status shows it: the new capacity, the grow, and how full
+  // it is now (900Mi of 2Gi: 43%, rounded down from 43.9).
+  EXPECT_TRUE(WaitFor(
+      "status.disks[] with the new capacity, the grow and 43% used", seconds(30),
+      [&] {
+        const json config = Cluster().KubectlJson({"get", "diskconfig", "data", "-n", ns});
+        const json* disks = config.contains("status") ? &config["status"]["disks"] : nullptr;
+        if (disks == nullptr || !disks->is_array() || disks->size() != 1) return false;
+        const json& disk = (*disks)[0];
+        return disk.value("capacity", "") == "2Gi" && disk.value("usedPercent", -1) == 43 &&
+               disk.contains("lastAction") && disk["lastAction"].value("action", "") == "grow" &&
+               disk["lastAction"].value("size", "") == "2Gi";
+      },
+      [&] {
+        return Cluster().KubectlJson({"get", "diskconfig", "data", "-n", ns}).dump(2);
+      }));
   // 900Mi of 2Gi is below the trigger: nothing more, however long it polls.
   std::this_thread::sleep_for(seconds(5));
   EXPECT_EQ(Request(Claim(ns, claim)), "2Gi");
@@ -130,6 +113,12 @@ TEST_F(Autoscale, AHeldExpansionIsNotPatchedAgainAndIsReportedStuck) {
   EXPECT_EQ(Request(held), "2Gi");
   EXPECT_EQ(Capacity(held), "1Gi");
   EXPECT_EQ(Events(ns, "ExpansionStuck"), 2);  // still once each
+  EXPECT_TRUE(WaitFor(
+      "the DiskConfig's ExpansionStuck condition True", seconds(30),
+      [&] { return StuckCondition(ns) == "True"; },
+      [&] {
+        return Cluster().KubectlJson({"get", "diskconfig", "data", "-n", ns}).dump(2);
+      }));
 
   // Released: the expansion completes.
   const auto released =
@@ -139,6 +128,12 @@ TEST_F(Autoscale, AHeldExpansionIsNotPatchedAgainAndIsReportedStuck) {
       "the held expansion completed", seconds(120),
       [&] { return Capacity(Claim(ns, claim)) == "2Gi"; },
       [&] { return Claim(ns, claim).dump(2); }));
+  EXPECT_TRUE(WaitFor(
+      "the DiskConfig's ExpansionStuck condition False again", seconds(30),
+      [&] { return StuckCondition(ns) == "False"; },
+      [&] {
+        return Cluster().KubectlJson({"get", "diskconfig", "data", "-n", ns}).dump(2);
+      }));
 }
 
 TEST_F(Autoscale, AtItsMaximumAFullDiskGetsASecondOneOnThePodsNode) {
@@ -202,7 +197,8 @@ TEST_F(Autoscale, AtItsMaximumAFullDiskGetsASecondOneOnThePodsNode) {
   ASSERT_TRUE(WaitFor(
       "the mount Job completed", seconds(60),
       [&] {
-        for (const json& each : Items("jobs", "default", "discoblocks.ondat.io/job=mount")) {
+        for (const json& each :
+             Items("jobs", "discoblocks-system", "discoblocks.ondat.io/job=mount")) {
           if (each["metadata"]["annotations"].value("discoblocks.ondat.io/claim", "") !=
               ns + "/" + second) {
             continue;
@@ -219,7 +215,9 @@ TEST_F(Autoscale, AtItsMaximumAFullDiskGetsASecondOneOnThePodsNode) {
         return false;
       },
       [&] {
-        return Cluster().Kubectl({"get", "jobs,pods", "-n", "default", "-o", "wide"}).out;
+        return Cluster()
+            .Kubectl({"get", "jobs,pods", "-n", "discoblocks-system", "-o", "wide"})
+            .out;
       }));
   const json& job_pod = job["spec"]["template"]["spec"];
   EXPECT_EQ(job_pod.value("nodeName", ""), node);

@@ -81,6 +81,54 @@ json WebhookConfigurations(int port, const std::string& ca_bundle) {
              {"webhooks", {diskconfig_webhook}}}}}};
 }
 
+// The namespace serve is installed in, and its ServiceAccount (deploy/).
+constexpr const char* kServeNamespace = "discoblocks-system";
+constexpr const char* kServeAccount = "discoblocks-webhook";
+
+// deploy/discoblocks.yaml's ServiceAccount, ClusterRole, Roles and their
+// bindings applied as they are, a token of that account, and a kubeconfig of
+// it in `dir` (kubeconfig, kubelet.token): what the tests pass, an install is
+// allowed to do.
+void RunAsTheChartsServiceAccount(const std::filesystem::path& dir) {
+  const auto deploy = testing::SourceDir() / "deploy";
+  Check(PodsE2e::Cluster().Kubectl({"apply", "-f", (deploy / "namespace.yaml").string()}),
+        "deploy/namespace.yaml");
+  const std::string manifests = testing::ReadBytes(deploy / "discoblocks.yaml");
+  std::string rbac;
+  std::size_t start = 0;
+  while (start < manifests.size()) {
+    std::size_t end = manifests.find("\n---", start);
+    if (end == std::string::npos) end = manifests.size();
+    const std::string document = manifests.substr(start, end - start);
+    for (const char* kind :
+         {"ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"}) {
+      if (document.find(fmt::format("\nkind: {}\n", kind)) != std::string::npos) {
+        rbac += "---\n" + document + "\n";
+      }
+    }
+    start = end + 4;
+  }
+  testing::WriteTextFile(dir / "rbac.yaml", rbac);
+  Check(PodsE2e::Cluster().Kubectl({"apply", "-f", (dir / "rbac.yaml").string()}),
+        "the chart's ServiceAccount and RBAC");
+  const auto token = PodsE2e::Cluster().Kubectl(
+      {"create", "token", kServeAccount, "-n", kServeNamespace, "--duration", "4h"});
+  Check(token, "kubectl create token");
+  std::string value = token.out;
+  while (!value.empty() && (value.back() == '\n' || value.back() == '\r')) value.pop_back();
+  testing::WriteTextFile(dir / "kubelet.token", value);
+  // The admin token kubeconfig with the account's token instead.
+  std::string kubeconfig = testing::ReadBytes(PodsE2e::Cluster().data_dir() / "kubeconfig-token");
+  std::string admin = testing::ReadBytes(PodsE2e::Cluster().data_dir() / "token");
+  while (!admin.empty() && (admin.back() == '\n' || admin.back() == '\r')) admin.pop_back();
+  const auto at = kubeconfig.find(admin);
+  if (admin.empty() || at == std::string::npos) {
+    throw std::runtime_error("no admin token in the cluster's kubeconfig-token");
+  }
+  kubeconfig.replace(at, admin.size(), value);
+  testing::WriteTextFile(dir / "kubeconfig", kubeconfig);
+}
+
 class PodsEnvironment : public ::testing::Environment {
  public:
   void SetUp() override {
@@ -102,13 +150,9 @@ class PodsEnvironment : public ::testing::Environment {
                 {"apply", "-f", (testing::FixturesDir() / "storageclasses" / file).string()}),
             file);
     }
-    // The autoscaler reads the kubelets as a service account allowed only
-    // `get nodes/stats`, as the chart's is.
-    testing::WriteTextFile(
-        shared->dir.path() / "kubelet.token",
-        PodsE2e::AccountToken(
-            "default", "discoblocks-kubelets",
-            {{{"apiGroups", {""}}, {"resources", {"nodes/stats"}}, {"verbs", {"get"}}}}));
+    // serve runs as the chart's ServiceAccount with the chart's RBAC, and
+    // reads the kubelets with its token, as it does when installed.
+    RunAsTheChartsServiceAccount(shared->dir.path());
     PodsE2e::ServeWebhooksFrom(PodsE2e::StartReplica());
   }
 
@@ -131,18 +175,19 @@ class PodsEnvironment : public ::testing::Environment {
 ServeProcess& PodsE2e::StartReplica(const std::vector<std::string>& env) {
   const auto index = shared->replicas.size();
   testing::ServeOptions options;
-  options.kubeconfig = Cluster().kubeconfig();
+  options.kubeconfig = shared->dir.path() / "kubeconfig";
   options.drivers_dir = shared->dir.path() / "drivers";
   options.tls_cert_file = shared->dir.path() / "tls.crt";
   options.tls_key_file = shared->dir.path() / "tls.key";
   options.log_file = shared->dir.path() / fmt::format("serve-{}.log", index);
-  options.extra_flags = {"--leader-elect", "--leader-election-namespace", "default",
-                         "--leader-election-id", "discoblocks-e2e", "--driver-settle-time", "100ms",
-                         "--driver-rescan-interval", "500ms", "--mount-job-namespace", "default",
-                         // The autoscaler, quick: pods_autoscale_test.cc.
-                         "--usage-poll-interval", "1s", "--expansion-stuck-after", "5s",
-                         "--kubelet-ca-file", (Cluster().data_dir() / "pki" / "ca.crt").string(),
-                         "--kubelet-token-file", (shared->dir.path() / "kubelet.token").string()};
+  options.extra_flags = {
+      "--leader-elect", "--leader-election-namespace", kServeNamespace, "--leader-election-id",
+      "discoblocks-e2e", "--driver-settle-time", "100ms", "--driver-rescan-interval", "500ms",
+      "--mount-job-namespace", kServeNamespace,
+      // The autoscaler, quick: pods_autoscale_test.cc.
+      "--usage-poll-interval", "1s", "--expansion-stuck-after", "5s", "--kubelet-timeout", "3s",
+      "--kubelet-ca-file", (Cluster().data_dir() / "pki" / "ca.crt").string(),
+      "--kubelet-token-file", (shared->dir.path() / "kubelet.token").string()};
   options.env = env;
   shared->replicas.push_back(std::make_unique<ServeProcess>(std::move(options)));
   return *shared->replicas.back();
@@ -183,7 +228,7 @@ ServeProcess* PodsE2e::WaitForLeader(std::chrono::seconds timeout) {
       },
       [] {
         return Cluster()
-            .Kubectl({"get", "lease", "-n", "default", "discoblocks-e2e", "-o", "yaml"})
+            .Kubectl({"get", "lease", "-n", kServeNamespace, "discoblocks-e2e", "-o", "yaml"})
             .out;
       });
   return leader;

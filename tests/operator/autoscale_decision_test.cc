@@ -282,6 +282,34 @@ TEST(AutoscaleDecisionTest, NeverGrowsWhileAnExpansionIsPending) {
   EXPECT_TRUE(decision.annotations[kExpansionStuckAnnotation].is_null());
 }
 
+TEST(AutoscaleDecisionTest, AFileSystemTheDriverDoesNotGrowIsPendingUntilItsJobReported) {
+  Case c;
+  c.claim = Claim("11Gi", {{kLastActionAnnotation, "grow"},
+                           {kLastActionTimeAnnotation, kube::FormatTime(kNow - minutes(9))},
+                           {kTargetSizeAnnotation, "11Gi"}});
+  c.claim["spec"]["resources"]["requests"]["storage"] = "11Gi";
+  c.config.policy.cool_down = std::chrono::seconds(0);
+  c.usage = UsedPercent(99);  // the file system is still the old size
+  // A driver whose CSI driver grows file systems: grows again.
+  EXPECT_EQ(c.Run().action, AutoscaleAction::kGrow);
+
+  c.limits.filesystem_managed = false;
+  Decision decision = c.Run();
+  EXPECT_EQ(decision.action, AutoscaleAction::kWaitPending) << decision.reason;
+  EXPECT_NE(decision.reason.find("not yet grown to 11Gi"), std::string::npos) << decision.reason;
+  EXPECT_FALSE(decision.report_stuck);
+
+  // The Job failed: reported stuck once, never grown past it.
+  c.claim["metadata"]["annotations"][kFileSystemGrowFailedAnnotation] = "11Gi";
+  decision = c.Run();
+  EXPECT_EQ(decision.action, AutoscaleAction::kWaitPending);
+  EXPECT_TRUE(decision.report_stuck);
+
+  // Grown: the trigger decides again.
+  c.claim["metadata"]["annotations"][kFileSystemGrownAnnotation] = "11Gi";
+  EXPECT_EQ(c.Run().action, AutoscaleAction::kGrow);
+}
+
 TEST(AutoscaleDecisionTest, ResizeConditionsAndAllocatedStatusesCountAsPending) {
   for (const char* type : {"Resizing", "FileSystemResizePending"}) {
     Case c;

@@ -1,7 +1,8 @@
 // A DiskConfig's status from its claims, StorageClass and driver: the
 // conditions and their reasons, lastTransitionTime kept unless a status
 // flips, a status computed again from itself unchanged (no write loop), the
-// disks, and malformed objects that do not crash it. Also the claims a
+// disks (how full, the last action), a stuck expansion, and malformed objects
+// that do not crash it. Also the claims a
 // DiskConfig owns, and what the controllers map objects to.
 #include "operator/diskconfig_status.h"
 
@@ -170,6 +171,58 @@ TEST(DiskConfigStatusTest, TheDisksSayWhoseTheyAre) {
   EXPECT_FALSE(OwnedByPod(daemon));
   EXPECT_EQ(DiskOf(ephemeral)["pod"], "pod-1");
   EXPECT_EQ(DiskOf(daemon)["node"], "node-a");
+}
+
+TEST(DiskConfigStatusTest, TheDisksSayHowFullTheyAreAndWhatWasLastDone) {
+  const json config = Config();
+  json grown = Claim("pod-1-discoblocks-web-0", "Bound");
+  grown["metadata"]["annotations"]["discoblocks.ondat.io/last-action"] = "grow";
+  grown["metadata"]["annotations"]["discoblocks.ondat.io/last-action-time"] =
+      "2026-11-29T17:00:00Z";
+  grown["metadata"]["annotations"]["discoblocks.ondat.io/target-size"] = "3Gi";
+  json added = Claim("pod-1-discoblocks-web-1", "Bound", "1");
+  added["metadata"]["annotations"]["discoblocks.ondat.io/last-action"] = "new-disk";
+  added["metadata"]["annotations"]["discoblocks.ondat.io/last-action-time"] = "yesterday";
+  json unknown = Claim("pod-2-discoblocks-web-0", "Bound");
+  unknown["metadata"]["annotations"]["discoblocks.ondat.io/last-action"] = "shrink";
+  StatusInputs inputs = Inputs(config, {grown, added, unknown});
+  inputs.fullness["pod-1-discoblocks-web-0"] = {79.96, 12.5};
+  inputs.fullness["pod-1-discoblocks-web-1"] = {std::nullopt, 100.0};
+  inputs.fullness["pod-2-discoblocks-web-0"] = {250.0, -1.0};  // not percentages
+
+  const json status = DesiredStatus(inputs);
+  EXPECT_EQ(status["disks"][0], json::parse(R"({"pvc":"pod-1-discoblocks-web-0","index":0,
+      "phase":"Bound","capacity":"2Gi","usedPercent":79,"inodesUsedPercent":12,
+      "lastAction":{"action":"grow","time":"2026-11-29T17:00:00Z","size":"3Gi"}})"));
+  EXPECT_EQ(status["disks"][1], json::parse(R"({"pvc":"pod-1-discoblocks-web-1","index":1,
+      "phase":"Bound","capacity":"2Gi","inodesUsedPercent":100,
+      "lastAction":{"action":"new-disk"}})"));
+  EXPECT_EQ(status["disks"][2], json::parse(R"({"pvc":"pod-2-discoblocks-web-0","index":0,
+      "phase":"Bound","capacity":"2Gi"})"));
+  // Computed again from itself: nothing to write.
+  json written = config;
+  written["status"] = status;
+  inputs.disk_config = &written;
+  EXPECT_EQ(DesiredStatus(inputs), status);
+}
+
+TEST(DiskConfigStatusTest, AStuckExpansionIsAConditionThatLeavesReadyAlone) {
+  const json config = Config();
+  json stuck = Claim("pod-1-discoblocks-web-0", "Bound");
+  stuck["metadata"]["annotations"]["discoblocks.ondat.io/expansion-stuck"] = "2026-11-29T17:50:00Z";
+  const json status =
+      DesiredStatus(Inputs(config, {stuck, Claim("pod-2-discoblocks-web-0", "Bound")}));
+  const json& condition = ConditionOf(status, "ExpansionStuck");
+  EXPECT_EQ(condition["status"], "True");
+  EXPECT_EQ(condition["reason"], "ExpansionStuck");
+  EXPECT_NE(condition["message"].get<std::string>().find("pod-1-discoblocks-web-0"),
+            std::string::npos);
+  EXPECT_EQ(condition["message"].get<std::string>().find("pod-2"), std::string::npos);
+  EXPECT_EQ(ConditionOf(status, "Ready")["status"], "True");
+
+  const json fine = DesiredStatus(Inputs(config, {Claim("pod-2-discoblocks-web-0", "Bound")}));
+  EXPECT_EQ(ConditionOf(fine, "ExpansionStuck")["status"], "False");
+  EXPECT_EQ(ConditionOf(fine, "ExpansionStuck")["reason"], "AsExpected");
 }
 
 TEST(DiskConfigStatusTest, ClaimsOfADiskConfigAreThoseOfItsNamespaceAndAnnotation) {
