@@ -205,7 +205,7 @@ std::string FileSystemGrowthDue(const json& claim) {
     return StringAt(claim, {"metadata", "annotations", key});
   };
   if (annotation(kLastActionAnnotation) != "grow") return {};
-  const std::string target = annotation(kTargetSizeAnnotation);
+  std::string target = annotation(kTargetSizeAnnotation);
   if (target.empty() || annotation(kFileSystemGrownAnnotation) == target ||
       annotation(kFileSystemGrowFailedAnnotation) == target) {
     return {};

@@ -2,8 +2,10 @@
 // trigger acts only once it has held for sustainedFor, then the cool-down
 // holds the next grow back; a node whose simulated kubelet answers garbage,
 // nothing in time, or 503 is skipped and counted while a disk on another node
-// is grown, and its disk is grown once it answers again.
+// is grown, and its disk is grown once it answers again; a ReadWriteSame
+// family at its maximum size gets a second disk, and its next pod both.
 #include <chrono>
+#include <set>
 #include <thread>
 
 #include <fmt/format.h>
@@ -145,6 +147,69 @@ TEST_F(Autoscale, AFailingKubeletIsSkippedAndCountedWhileTheOthersProceed) {
   EXPECT_TRUE(WaitFor(
       "the recovered node's claim grown", seconds(120),
       [&] { return Request(Claim(ns, faulty_claim)) == "2Gi"; }, [&] { return Describe(ns); }));
+}
+
+TEST_F(Autoscale, AFullSharedDiskAtItsMaximumGetsASecondOneAndTheNextPodBoth) {
+  const std::string ns = NewNamespace("family");
+  ASSERT_EQ(Cluster()
+                .Apply(DiskConfig(
+                    ns, "data",
+                    {{"availabilityMode", "ReadWriteSame"},
+                     {"policy", {{"maximumCapacityOfDisk", "1Gi"}, {"maximumNumberOfDisks", 2}}}}))
+                .exit_code,
+            0);
+  ASSERT_EQ(Cluster().Apply(Deployment(ns, "web", 1, {{"app", "web"}})).exit_code, 0);
+  ASSERT_TRUE(WaitFor(
+      "the pod Running with the family's first disk Bound", seconds(180),
+      [&] {
+        const json pods = Items("pods", ns, "app=web");
+        const json claims = Items("pvc", ns, "discoblocks=data");
+        return pods.size() == 1 && claims.size() == 1 && AllRunning(pods) && AllBound(claims);
+      },
+      [&] { return Describe(ns); }));
+  const json first_pod = Items("pods", ns, "app=web")[0];
+  GiveContainersIds(ns, first_pod);
+  Annotate(ns, "discoblocks-data-0", "sim.discoblocks.dev/used-bytes=1000Mi");
+
+  ASSERT_TRUE(WaitFor(
+      "the family's second disk Bound", seconds(120),
+      [&] {
+        const json claims = Items("pvc", ns, "discoblocks=data");
+        return claims.size() == 2 && AllBound(claims);
+      },
+      [&] { return Describe(ns); }));
+  const json added = Claim(ns, "discoblocks-data-1");
+  EXPECT_EQ(added["metadata"]["labels"].value("discoblocks-index", ""), "1");
+  EXPECT_EQ(added["metadata"]["labels"].value("discoblocks-parent", ""), "discoblocks-data-0");
+  EXPECT_FALSE(added["metadata"].contains("ownerReferences"));  // shared: owned by no pod
+
+  // The family's next pod gets both disks, in every container.
+  const auto scaled = Cluster().Kubectl({"scale", "deployment", "web", "-n", ns, "--replicas=2"});
+  ASSERT_EQ(scaled.exit_code, 0) << scaled.err;
+  ASSERT_TRUE(WaitFor(
+      "a second pod Running", seconds(180),
+      [&] {
+        const json pods = Items("pods", ns, "app=web");
+        return pods.size() == 2 && AllRunning(pods);
+      },
+      [&] { return Describe(ns); }));
+  for (const json& pod : Items("pods", ns, "app=web")) {
+    if (pod["metadata"]["uid"] == first_pod["metadata"]["uid"]) continue;
+    std::set<std::string> claims;
+    for (const json& volume : pod["spec"]["volumes"]) {
+      const std::string claim =
+          volume.value("persistentVolumeClaim", json::object()).value("claimName", "");
+      if (!claim.empty()) claims.insert(claim);
+    }
+    EXPECT_EQ(claims, (std::set<std::string>{"discoblocks-data-0", "discoblocks-data-1"}))
+        << pod["spec"].dump(2);
+    EXPECT_TRUE(MountedInEveryContainer(pod, "data", "/data/data")) << pod["spec"].dump(2);
+    for (const json& container : pod["spec"]["containers"]) {
+      EXPECT_NE(container["volumeMounts"].dump().find("\"/data/data-1\""), std::string::npos)
+          << container.dump(2);
+    }
+  }
+  EXPECT_EQ(Items("pvc", ns, "discoblocks=data").size(), 2U);  // no third
 }
 
 }  // namespace
