@@ -43,6 +43,7 @@ struct PlanFlags {
   std::optional<std::string> resize_policy;
   std::optional<std::string> now;
   std::string expansion_stuck_after = "10m";
+  bool file_system_not_managed = false;
   std::string output = "text";
 };
 
@@ -130,6 +131,7 @@ int Plan(const PlanFlags& flags) {
     if (!parsed) return Fail(fmt::format("{}: {}", *flags.resize_policy, parsed.error().message));
     limits = *parsed;
   }
+  limits.filesystem_managed = !flags.file_system_not_managed;
   auto now = flags.now
                  ? kube::ParseTime(*flags.now)
                  : Result<std::chrono::system_clock::time_point>(std::chrono::system_clock::now());
@@ -200,6 +202,9 @@ void AddAutoscaleCommands(CLI::App& app, Action& action) {
                    "to allow volume expansion)");
   plan->add_option("--resize-policy", flags->resize_policy,
                    "the driver's GetResizePolicy answer (JSON); none: no limits");
+  plan->add_flag("--file-system-not-managed", flags->file_system_not_managed,
+                 "the driver's IsFileSystemManaged is false: a grow is pending until the claim "
+                 "says its file system was grown (fs-grown)");
   plan->add_option("--now", flags->now, "the time of the cycle, RFC 3339 (default: now)");
   plan->add_option("--expansion-stuck-after", flags->expansion_stuck_after,
                    "a pending expansion older than this is reported stuck")

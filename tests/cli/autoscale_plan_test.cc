@@ -74,6 +74,30 @@ TEST(AutoscalePlanTest, AClassWithoutExpansionGetsANewDiskInstead) {
             std::string::npos);
 }
 
+TEST(AutoscalePlanTest, AFileSystemTheDriverDoesNotGrowKeepsTheGrowPending) {
+  // db-3's disk 1 was grown to 10Gi; its file system not yet.
+  testing::TempDir dir;
+  std::string pvcs = testing::ReadBytes(FixturesDir() / "autoscale" / "pvcs.yaml");
+  const std::string grown = "discoblocks.ondat.io/last-action: grow\n";
+  const auto last = pvcs.rfind(grown);
+  ASSERT_NE(last, std::string::npos);
+  pvcs.insert(last + grown.size(), "        discoblocks.ondat.io/target-size: 10Gi\n");
+  testing::WriteTextFile(dir.path() / "pvcs.yaml", pvcs);
+  auto args = PlanArgs({"-o", "json"});
+  args[5] = (dir.path() / "pvcs.yaml").string();  // --pvc
+  args[9] = "2026-11-30T12:05:00Z";               // --now: the cool-down is over
+  auto result = RunDiscoblocks(args);
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(nlohmann::json::parse(result.out)[4]["action"], "grow");
+
+  args.push_back("--file-system-not-managed");
+  result = RunDiscoblocks(args);
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const auto plan = nlohmann::json::parse(result.out);
+  EXPECT_EQ(plan[4]["action"], "wait-pending") << plan[4]["reason"];
+  EXPECT_NE(plan[4]["reason"].get<std::string>().find("not yet grown to 10Gi"), std::string::npos);
+}
+
 TEST(AutoscalePlanTest, ClaimsWithoutUsageAreLeftAlone) {
   auto args = PlanArgs({"-o", "json"});
   args.erase(args.begin() + 6, args.begin() + 8);  // no --summary
