@@ -8,6 +8,8 @@
 #     a warm module cache, resident memory, reload latency;
 #   - bench/admission-load.sh: admissions/s and p50/p99 over TLS with keep-alive at
 #     concurrency 1, 16 and 64 with the C and the Go driver (wrk, local control plane);
+#   - autoscale_cycle_bench: one whole autoscaler cycle at 500 to 5,000 volumes on 50
+#     simulated kubelets (wall and CPU), and the time from a crossing to the grow patch;
 # writes each one's results as JSON into DIR (default build-release/bench-results/
 # <UTC time>) and prints a summary table (bench/summary.py DIR prints it again).
 # --quick runs shorter measurements, for checking that the suite works.
@@ -39,6 +41,11 @@ registry_filter=.
 [ -n "$quick" ] && registry_filter='StartUp/drivers:(1|10)/|Reload'
 "$bin/registry_bench" --benchmark_filter="$registry_filter" \
   --benchmark_out="$out/registry_bench.json" --benchmark_out_format=json >/dev/null
+echo "== autoscaler cycle, trigger to patch (autoscale_cycle_bench)" >&2
+cycle_filter=.
+[ -n "$quick" ] && cycle_filter='BM_Cycle/volumes:(500|5000)/'
+"$bin/autoscale_cycle_bench" --benchmark_filter="$cycle_filter" \
+  --benchmark_out="$out/autoscale_cycle_bench.json" --benchmark_out_format=json >/dev/null 2>&1
 echo "== admissions over TLS (wrk)" >&2
 load_duration=10s
 [ -n "$quick" ] && load_duration=2s

@@ -3,8 +3,9 @@
 
     bench/summary.py DIR
 
-Reads DIR/driver_bench.json, DIR/registry_bench.json and DIR/admission_load.json
-(Google Benchmark and bench/admission-load.sh output) and DIR/machine.txt.
+Reads DIR/driver_bench.json, DIR/registry_bench.json, DIR/autoscale_cycle_bench.json and
+DIR/admission_load.json (Google Benchmark and bench/admission-load.sh output) and
+DIR/machine.txt.
 """
 import json
 import pathlib
@@ -55,6 +56,19 @@ def registry_table(doc):
                   f"{b['real_time']:.0f} ms")
 
 
+def cycle_table(doc):
+    print("\n## One autoscaler cycle, 50 simulated kubelets, 1% of the claims growing")
+    print(f"{'volumes':>7} {'wall ms':>8} {'CPU ms':>7}")
+    for b in doc["benchmarks"]:
+        if b["name"].startswith("BM_Cycle/"):
+            print(f"{b['volumes']:>7.0f} {b['real_time']:>8.0f} {b['cpu_time']:>7.0f}")
+    for b in doc["benchmarks"]:
+        if b["name"].startswith("BM_TriggerToPatch/"):
+            print(f"trigger to patch over {b['crossings']:.0f} crossings, poll "
+                  f"{b['poll_ms'] / 1000:.0f} s: min {b['min_ms']:.0f} ms, median "
+                  f"{b['median_ms']:.0f} ms, max {b['max_ms']:.0f} ms (target {b['target_ms']:.0f} ms)")
+
+
 def load_table(doc):
     print(f"\n## Admissions over TLS with keep-alive (wrk, {doc['duration']} per run)")
     print(f"{'review':<11} {'driver':<28} {'conns':>5} {'per s':>8} {'p50 ms':>7} {'p99 ms':>7}")
@@ -74,6 +88,7 @@ def main():
     if machine.exists():
         print(machine.read_text().rstrip())
     for name, table in (("driver_bench.json", driver_table), ("registry_bench.json", registry_table),
+                        ("autoscale_cycle_bench.json", cycle_table),
                         ("admission_load.json", load_table)):
         doc = load(out / name)
         if doc is not None:

@@ -4,10 +4,7 @@
 // are reported; the fake kubelets run in a helper process (this binary with
 // --serve-kubelets), so their TLS and serving do not count in the CPU figure.
 //
-// The summaries are shaped like a real kubelet's: every pod has two containers
-// with CPU, memory, rootfs and logs stats, network interfaces, ephemeral
-// storage and a projected service-account volume besides its PVC, so most of
-// each body (about 2.5 KB per pod) is what the parser must skip.
+// The summaries are shaped like a real kubelet's (kubelet_summaries.h).
 //
 // Cases: "cold" makes a new client per cycle (a TLS handshake per node, as on
 // the first poll); "warm" reuses one (connections kept alive, as on later
@@ -31,6 +28,7 @@
 #include <nlohmann/json.hpp>
 
 #include "kube/kubelet_stats.h"
+#include "kubelet_summaries.h"
 #include "support/fake_http_server.h"
 #include "support/test_certs.h"
 
@@ -39,99 +37,6 @@ namespace {
 
 using nlohmann::json;
 constexpr int kNodes = 50;
-
-json ContainerStats(const std::string& name) {
-  return {{"name", name},
-          {"startTime", "2026-11-29T10:00:00Z"},
-          {"cpu",
-           {{"time", "2026-11-30T01:00:00Z"},
-            {"usageNanoCores", 2345678},
-            {"usageCoreNanoSeconds", 123456789012}}},
-          {"memory",
-           {{"time", "2026-11-30T01:00:00Z"},
-            {"availableBytes", 400000000},
-            {"usageBytes", 120000000},
-            {"workingSetBytes", 100000000},
-            {"rssBytes", 90000000},
-            {"pageFaults", 123456},
-            {"majorPageFaults", 12}}},
-          {"rootfs",
-           {{"time", "2026-11-30T01:00:00Z"},
-            {"availableBytes", 50000000000},
-            {"capacityBytes", 100000000000},
-            {"usedBytes", 40960},
-            {"inodesFree", 6000000},
-            {"inodes", 6500000},
-            {"inodesUsed", 12}}},
-          {"logs",
-           {{"time", "2026-11-30T01:00:00Z"},
-            {"availableBytes", 50000000000},
-            {"capacityBytes", 100000000000},
-            {"usedBytes", 16384},
-            {"inodesFree", 6000000},
-            {"inodes", 6500000},
-            {"inodesUsed", 3}}}};
-}
-
-// A summary of `pods` pods on node `node`, each with one PVC.
-std::string NodeSummary(int node, int pods) {
-  json items = json::array();
-  for (int p = 0; p < pods; ++p) {
-    const std::string name = fmt::format("app-{}-{}", node, p);
-    const json fs = {{"time", "2026-11-30T01:00:00Z"},
-                     {"availableBytes", 3000000000},
-                     {"capacityBytes", 10737418240},
-                     {"usedBytes", 7737418240},
-                     {"inodesFree", 600000},
-                     {"inodes", 655360},
-                     {"inodesUsed", 55360}};
-    json pvc_volume = fs;
-    pvc_volume["name"] = "data";
-    pvc_volume["pvcRef"] = {{"name", "data-" + name}, {"namespace", "apps"}};
-    json token_volume = {{"time", "2026-11-30T01:00:00Z"},
-                         {"availableBytes", 1000000},
-                         {"capacityBytes", 1048576},
-                         {"usedBytes", 12288},
-                         {"inodesFree", 250000},
-                         {"inodes", 250009},
-                         {"inodesUsed", 9},
-                         {"name", "kube-api-access-x7k2p"}};
-    items.push_back(
-        {{"podRef", {{"name", name}, {"namespace", "apps"}, {"uid", fmt::format("uid-{}", p)}}},
-         {"startTime", "2026-11-29T10:00:00Z"},
-         {"containers", {ContainerStats("app"), ContainerStats("sidecar")}},
-         {"cpu", {{"time", "2026-11-30T01:00:00Z"}, {"usageNanoCores", 4691356}}},
-         {"memory", {{"time", "2026-11-30T01:00:00Z"}, {"workingSetBytes", 200000000}}},
-         {"network",
-          {{"time", "2026-11-30T01:00:00Z"},
-           {"name", "eth0"},
-           {"rxBytes", 123456789},
-           {"rxErrors", 0},
-           {"txBytes", 98765432},
-           {"txErrors", 0},
-           {"interfaces",
-            {{{"name", "eth0"},
-              {"rxBytes", 123456789},
-              {"rxErrors", 0},
-              {"txBytes", 98765432},
-              {"txErrors", 0}}}}}},
-         {"volume", {token_volume, pvc_volume}},
-         {"ephemeral-storage",
-          {{"time", "2026-11-30T01:00:00Z"}, {"usedBytes", 77824}, {"inodesUsed", 17}}},
-         {"process_stats", {{"process_count", 2}}}});
-  }
-  json summary = {
-      {"node",
-       {{"nodeName", fmt::format("sim-node-{}", node)},
-        {"systemContainers",
-         {ContainerStats("kubelet"), ContainerStats("runtime"), ContainerStats("pods")}},
-        {"startTime", "2026-11-29T09:00:00Z"},
-        {"cpu", {{"usageNanoCores", 123456789}}},
-        {"memory", {{"workingSetBytes", 4000000000}}},
-        {"fs", {{"capacityBytes", 100000000000}, {"usedBytes", 20000000000}}}}},
-      {"pods", items}};
-  return summary.dump();
-}
 
 // The helper process: `kNodes` fake kubelets, the first `volumes % kNodes`
 // with one pod more. Writes the CA to DIR/ca.crt, prints the ports, and serves
