@@ -10,6 +10,7 @@
 #include "cli/serve_support.h"
 #include "drivers/typed_calls.h"
 #include "kube/objects.h"
+#include "operator/attachment_reaper.h"
 #include "operator/autoscale_new_disk.h"
 #include "operator/autoscaler.h"
 #include "operator/disk_mounter.h"
@@ -98,7 +99,8 @@ void AddAutoscaleFlags(CLI::App& command, AutoscaleFlags& flags) {
                    "do not grow disks or add disks (the webhooks and other controllers run)");
   command
       .add_option("--usage-poll-interval", flags.poll_interval,
-                  "how often the kubelets are asked for volume usage (plus up to 10% jitter)")
+                  "how often the kubelets are asked for volume usage (each wait less up to 10% "
+                  "jitter: never longer)")
       ->capture_default_str();
   command
       .add_option("--expansion-stuck-after", flags.expansion_stuck_after,
@@ -183,6 +185,7 @@ Result<std::unique_ptr<AutoscalerParts>> AddAutoscaler(const AutoscaleFlags& fla
   grower.job_image = flags.mount_job_image;
   manager.AddController(op::DiskMounter(manager, std::move(mounter)));
   manager.AddController(op::FileSystemGrower(manager, std::move(grower)));
+  manager.AddController(op::AttachmentReaper(manager, *poll));
   return parts;
 }
 

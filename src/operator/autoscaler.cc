@@ -197,9 +197,11 @@ class Cycle {
     return allowed != nullptr && allowed->is_boolean() && allowed->get<bool>();
   }
 
+  // Shortened, never lengthened, by the jitter: replicas restarted together
+  // drift apart, and no volume waits longer than the poll interval to be read.
   std::chrono::milliseconds NextWait() {
-    std::uniform_real_distribution<double> spread(0, std::max(options_->jitter, 0.0));
-    const double factor = 1 + spread(random_);
+    std::uniform_real_distribution<double> spread(0, std::clamp(options_->jitter, 0.0, 0.5));
+    const double factor = 1 - spread(random_);
     return std::chrono::milliseconds(
         static_cast<std::int64_t>(static_cast<double>(options_->poll_interval.count()) * factor));
   }

@@ -1,4 +1,4 @@
-// The autoscaler: every poll interval (jittered), on the leader only, one
+// The autoscaler: every poll interval (less up to 10%), on the leader only, one
 // monitoring cycle:
 //   1. the Discoblocks claims (the claim cache) and the running pods that use
 //      them (the pod cache) give the nodes to ask;
@@ -62,7 +62,7 @@ using ResizePolicySource = std::function<Result<ResizePolicy>(const std::string&
 
 struct AutoscalerOptions {
   std::chrono::milliseconds poll_interval{std::chrono::seconds(30)};
-  double jitter = 0.1;  // each wait is poll_interval * (1 + up to this)
+  double jitter = 0.1;  // each wait is poll_interval * (1 - up to this, at most 0.5)
   std::chrono::seconds expansion_stuck_after{std::chrono::minutes(10)};
   UsageSource usage;                          // required
   ResizePolicySource resize_policy;           // null: no limits

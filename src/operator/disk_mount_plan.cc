@@ -112,6 +112,11 @@ Result<json> VolumeAttachmentFor(const json& persistent_volume, const std::strin
   json attachment = {{"apiVersion", "storage.k8s.io/v1"}, {"kind", "VolumeAttachment"}};
   attachment["metadata"] = {{"name", VolumeAttachmentName(handle, driver, node)},
                             {"labels", {{"app.kubernetes.io/managed-by", "discoblocks"}}}};
+  const std::string claim_ns = StringAt(persistent_volume, {"spec", "claimRef", "namespace"});
+  const std::string claim = StringAt(persistent_volume, {"spec", "claimRef", "name"});
+  if (!claim_ns.empty() && !claim.empty()) {
+    attachment["metadata"]["annotations"] = {{kAttachmentClaimAnnotation, claim_ns + "/" + claim}};
+  }
   attachment["spec"] = {
       {"attacher", driver}, {"nodeName", node}, {"source", {{"persistentVolumeName", pv}}}};
   return attachment;

@@ -55,7 +55,12 @@ std::vector<kube::Informer::Object> PodsToMountInto(const admission::DiskConfig&
 std::string VolumeAttachmentName(const std::string& volume_handle, const std::string& driver,
                                  const std::string& node);
 
-// The VolumeAttachment for `persistent_volume` (a CSI volume) on `node`.
+// On the VolumeAttachments the disk mounter makes: the claim the PV is bound
+// to ("namespace/name"), for the attachment reaper (attachment_reaper.h).
+inline constexpr const char* kAttachmentClaimAnnotation = "discoblocks.ondat.io/claim";
+
+// The VolumeAttachment for `persistent_volume` (a CSI volume) on `node`,
+// labelled app.kubernetes.io/managed-by=discoblocks.
 // Errors name what the PV lacks.
 Result<nlohmann::json> VolumeAttachmentFor(const nlohmann::json& persistent_volume,
                                            const std::string& node);

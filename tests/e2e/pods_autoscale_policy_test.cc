@@ -67,9 +67,16 @@ TEST_F(Autoscale, InodesTriggerOnlyAfterSustainedForThenTheCoolDownHolds) {
       [&] { return Claim(ns, claim).dump(2); }));
   std::this_thread::sleep_for(seconds(6));
   EXPECT_EQ(Request(Claim(ns, claim)), "2Gi");
-  EXPECT_GT(MetricValue(Serving().Health("/metrics"),
-                        R"(discoblocks_autoscaler_decisions{action="cooling-down"})"),
-            0);
+  // Once its file system has grown too (the EBS driver's resize Job), the
+  // claim is cooling down.
+  EXPECT_TRUE(WaitFor(
+      "a cooling-down decision", seconds(60),
+      [&] {
+        return MetricValue(Serving().Health("/metrics"),
+                           R"(discoblocks_autoscaler_decisions{action="cooling-down"})") > 0;
+      },
+      [&] { return Claim(ns, claim).dump(2) + Serving().Health("/metrics"); }));
+  EXPECT_EQ(Request(Claim(ns, claim)), "2Gi");
 }
 
 TEST_F(Autoscale, AFailingKubeletIsSkippedAndCountedWhileTheOthersProceed) {

@@ -242,10 +242,34 @@ TEST_F(Autoscale, AtItsMaximumAFullDiskGetsASecondOneOnThePodsNode) {
       },
       [&] { return Claim(ns, second).dump(2) + Describe(ns); }));
 
-  // Nothing else is added or mounted meanwhile.
+  // Nothing else is added or mounted meanwhile, and the attachment stays.
   std::this_thread::sleep_for(seconds(5));
   EXPECT_EQ(Items("pvc", ns, "discoblocks=data").size(), 2u);
   EXPECT_EQ(Events(ns, "DiskMounted"), 1);
+  const std::string attachment_name = attachment["metadata"].value("name", "");
+  EXPECT_EQ(Cluster().Kubectl({"get", "volumeattachment", attachment_name}).exit_code, 0);
+
+  // The pod goes, and its claims with it (they are its own): the attachment
+  // the disk mounter made is deleted, which csi-attacher lets go only once it
+  // has detached the volume; the PV is Released (the class's policy is Retain).
+  const auto deleted = Cluster().Kubectl({"delete", "deployment", "web", "-n", ns});
+  ASSERT_EQ(deleted.exit_code, 0) << deleted.err;
+  EXPECT_TRUE(WaitFor(
+      "the second disk detached and its volume released", seconds(120),
+      [&] {
+        if (!Cluster()
+                 .Kubectl({"get", "volumeattachment", attachment_name, "--ignore-not-found", "-o",
+                           "name"})
+                 .out.empty()) {
+          return false;
+        }
+        const json released = Cluster().KubectlJson({"get", "pv", volume});
+        return released.value("status", json::object()).value("phase", "") == "Released";
+      },
+      [&] {
+        return Cluster().Kubectl({"get", "volumeattachments,pv", "-o", "wide"}).out +
+               Cluster().KubectlJson({"get", "pv", volume}).dump(2) + Describe(ns);
+      }));
 }
 
 TEST_F(Autoscale, AFullDiskAtItsCeilingIsReportedOnce) {
