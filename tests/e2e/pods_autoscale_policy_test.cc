@@ -1,6 +1,7 @@
 // The autoscaler's policy end to end, and kubelets that fail: the inode
 // trigger acts only once it has held for sustainedFor, then the cool-down
-// holds the next grow back; a node whose simulated kubelet answers garbage,
+// holds the next grow back; a paused DiskConfig's full disk waits until it is
+// unpaused; a node whose simulated kubelet answers garbage,
 // nothing in time, or 503 is skipped and counted while a disk on another node
 // is grown, and its disk is grown once it answers again; a ReadWriteSame
 // family at its maximum size gets a second disk, and its next pod both.
@@ -77,6 +78,38 @@ TEST_F(Autoscale, InodesTriggerOnlyAfterSustainedForThenTheCoolDownHolds) {
       },
       [&] { return Claim(ns, claim).dump(2) + Serving().Health("/metrics"); }));
   EXPECT_EQ(Request(Claim(ns, claim)), "2Gi");
+}
+
+TEST_F(Autoscale, APausedDiskConfigIsLeftAloneUntilItIsUnpaused) {
+  const std::string ns = NewNamespace("paused");
+  const std::string claim =
+      DiskInUse(ns, {{"pause", true}, {"extendCapacity", "1Gi"}, {"maximumCapacityOfDisk", "5Gi"}});
+  ASSERT_FALSE(claim.empty());
+  Annotate(ns, claim, "sim.discoblocks.dev/used-bytes=900Mi");  // 88% of 1Gi
+  // Its usage is read (and shown), but nothing is done about it.
+  ASSERT_TRUE(WaitFor(
+      "the usage shown in status.disks[]", seconds(60),
+      [&] {
+        const json config = Cluster().KubectlJson({"get", "diskconfig", "data", "-n", ns});
+        const json* disks = config.contains("status") ? &config["status"]["disks"] : nullptr;
+        return disks != nullptr && disks->is_array() && disks->size() == 1 &&
+               (*disks)[0].value("usedPercent", -1) == 87;
+      },
+      [&] {
+        return Cluster().KubectlJson({"get", "diskconfig", "data", "-n", ns}).dump(2);
+      }));
+  std::this_thread::sleep_for(seconds(5));  // five polls
+  EXPECT_EQ(Request(Claim(ns, claim)), "1Gi");
+  EXPECT_EQ(Events(ns, "Resized"), 0);
+
+  const auto unpaused =
+      Cluster().Kubectl({"patch", "diskconfig", "data", "-n", ns, "--type", "merge", "-p",
+                         R"({"spec":{"policy":{"pause":false}}})"});
+  ASSERT_EQ(unpaused.exit_code, 0) << unpaused.err;
+  EXPECT_TRUE(WaitFor(
+      "the claim grown once unpaused", seconds(120),
+      [&] { return Request(Claim(ns, claim)) == "2Gi"; },
+      [&] { return Claim(ns, claim).dump(2) + Describe(ns); }));
 }
 
 TEST_F(Autoscale, AFailingKubeletIsSkippedAndCountedWhileTheOthersProceed) {
