@@ -78,6 +78,15 @@ ObjectReference ReferenceTo(const json& object) {
   return reference;
 }
 
+ObjectReference ReferenceTo(const json& object, std::string_view api_version,
+                            std::string_view kind) {
+  ObjectReference reference = ReferenceTo(object);
+  reference.api_version = api_version;
+  reference.kind = kind;
+  reference.resource_version.clear();
+  return reference;
+}
+
 std::string TruncateUtf8(std::string_view text, std::size_t max_bytes) {
   if (text.size() <= max_bytes) return std::string(text);
   std::size_t end = max_bytes;

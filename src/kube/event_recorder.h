@@ -55,6 +55,11 @@ struct ObjectReference {
 
 // The reference to `object`, from its apiVersion, kind and metadata.
 ObjectReference ReferenceTo(const nlohmann::json& object);
+// The reference to `object` as an object of `api_version` and `kind`, whatever
+// its own fields say (a cached list item may lack them), and without its
+// resourceVersion: the Event is about the object, not one version of it.
+ObjectReference ReferenceTo(const nlohmann::json& object, std::string_view api_version,
+                            std::string_view kind);
 
 enum class EventType { kNormal, kWarning };
 

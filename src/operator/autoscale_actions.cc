@@ -16,17 +16,6 @@ namespace {
 using nlohmann::json;
 namespace r = kube::resources;
 
-// Cached objects come from lists, whose items may lack apiVersion and kind.
-kube::ObjectReference Reference(const json& object, const char* kind) {
-  kube::ObjectReference reference;
-  reference.api_version = "v1";
-  reference.kind = kind;
-  reference.ns = StringAt(object, {"metadata", "namespace"});
-  reference.name = StringAt(object, {"metadata", "name"});
-  reference.uid = StringAt(object, {"metadata", "uid"});
-  return reference;
-}
-
 }  // namespace
 
 AutoscaleActions::AutoscaleActions(std::shared_ptr<const kube::Client> client,
@@ -122,9 +111,10 @@ void AutoscaleActions::Report(const json& claim, const std::vector<kube::Informe
                               const std::string& note) const {
   spdlog::info("autoscaler: {}: {}", reason, note);
   if (recorder_ == nullptr) return;
-  recorder_->Record(Reference(claim, "PersistentVolumeClaim"), type, reason, action, note);
+  recorder_->Record(kube::ReferenceTo(claim, "v1", "PersistentVolumeClaim"), type, reason, action,
+                    note);
   for (const auto& pod : pods)
-    recorder_->Record(Reference(*pod, "Pod"), type, reason, action, note);
+    recorder_->Record(kube::ReferenceTo(*pod, "v1", "Pod"), type, reason, action, note);
 }
 
 void AutoscaleActions::Count(const char* action, bool ok) const {

@@ -95,9 +95,8 @@ std::string PendingExpansion(const json& claim, std::int64_t request, std::int64
 // For a driver whose CSI driver does not grow file systems: the last grow's
 // file system not yet grown by the resize Job (filesystem_grower.h).
 std::string PendingFileSystem(const json& claim, bool* failed) {
-  if (Annotation(claim, kLastActionAnnotation) != "grow") return {};
-  const std::string target = Annotation(claim, kTargetSizeAnnotation);
-  if (target.empty() || Annotation(claim, kFileSystemGrownAnnotation) == target) return {};
+  const std::string target = UngrownFileSystemTarget(claim);
+  if (target.empty()) return {};
   *failed = Annotation(claim, kFileSystemGrowFailedAnnotation) == target;
   return fmt::format("the file system is {} grown to {}", *failed ? "not" : "not yet", target);
 }
@@ -192,6 +191,13 @@ std::string FormatBytes(std::int64_t bytes) {
     ++suffix;
   }
   return suffix < 0 ? std::to_string(value) : fmt::format("{}{}", value, kSuffixes[suffix]);
+}
+
+std::string UngrownFileSystemTarget(const json& claim) {
+  if (Annotation(claim, kLastActionAnnotation) != "grow") return {};
+  std::string target = Annotation(claim, kTargetSizeAnnotation);
+  if (Annotation(claim, kFileSystemGrownAnnotation) == target) return {};
+  return target;
 }
 
 Fullness FullnessOf(const VolumeUsage& usage) {

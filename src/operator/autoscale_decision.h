@@ -118,6 +118,11 @@ struct Decision {
   std::optional<double> inodes_used_percent;
 };
 
+// The size the claim's last grow asked for, while its file system has not
+// been grown to it (fs-grown names another size or none); empty otherwise.
+// Only meaningful for drivers whose CSI driver does not grow file systems.
+std::string UngrownFileSystemTarget(const nlohmann::json& claim);
+
 // How full a volume is, in percent of its bytes and of its inodes, as far as
 // its kubelet said (available counts, not used: the two may not add up).
 struct Fullness {

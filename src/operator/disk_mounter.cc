@@ -25,16 +25,6 @@ namespace {
 using nlohmann::json;
 namespace r = kube::resources;
 
-kube::ObjectReference Reference(const json& object, const char* kind) {
-  kube::ObjectReference reference;
-  reference.api_version = "v1";
-  reference.kind = kind;
-  reference.ns = StringAt(object, {"metadata", "namespace"});
-  reference.name = StringAt(object, {"metadata", "name"});
-  reference.uid = StringAt(object, {"metadata", "uid"});
-  return reference;
-}
-
 // What one pod's step came to.
 enum class Step { kDone, kWaiting };
 
@@ -267,8 +257,8 @@ class Mounter {
                                            context.mount_path, options_->job_namespace, job_name);
       spdlog::info("disk mounter: pod {}: {}", kube::ObjectKey(pod), note);
       if (recorder_ != nullptr) {
-        recorder_->Record(Reference(pod, "Pod"), kube::EventType::kNormal, "DiskMounted",
-                          "MountDisk", note);
+        recorder_->Record(kube::ReferenceTo(pod, "v1", "Pod"), kube::EventType::kNormal,
+                          "DiskMounted", "MountDisk", note);
       }
       return;
     }
@@ -278,9 +268,9 @@ class Mounter {
         claim, context.mount_path, options_->job_namespace, job_name);
     spdlog::warn("disk mounter: pod {}: {}", kube::ObjectKey(pod), note);
     if (recorder_ != nullptr) {
-      recorder_->Record(Reference(pod, "Pod"), kube::EventType::kWarning, "MountFailed",
-                        "MountDisk", note);
-      recorder_->Record(Reference(context.claim, "PersistentVolumeClaim"),
+      recorder_->Record(kube::ReferenceTo(pod, "v1", "Pod"), kube::EventType::kWarning,
+                        "MountFailed", "MountDisk", note);
+      recorder_->Record(kube::ReferenceTo(context.claim, "v1", "PersistentVolumeClaim"),
                         kube::EventType::kWarning, "MountFailed", "MountDisk", note);
     }
   }

@@ -166,12 +166,7 @@ class Grower {
       return MakeError(
           fmt::format("annotating claim {}: {}", kube::ObjectKey(claim), patched.error().message));
     }
-    kube::ObjectReference reference;
-    reference.api_version = "v1";
-    reference.kind = "PersistentVolumeClaim";
-    reference.ns = StringAt(claim, {"metadata", "namespace"});
-    reference.name = StringAt(claim, {"metadata", "name"});
-    reference.uid = StringAt(claim, {"metadata", "uid"});
+    const auto reference = kube::ReferenceTo(claim, "v1", "PersistentVolumeClaim");
     const std::string note =
         failed ? fmt::format(
                      "the file system could not be grown to {}: a resize Job in {} "
@@ -201,13 +196,9 @@ class Grower {
 }  // namespace
 
 std::string FileSystemGrowthDue(const json& claim) {
-  const auto annotation = [&](const char* key) {
-    return StringAt(claim, {"metadata", "annotations", key});
-  };
-  if (annotation(kLastActionAnnotation) != "grow") return {};
-  std::string target = annotation(kTargetSizeAnnotation);
-  if (target.empty() || annotation(kFileSystemGrownAnnotation) == target ||
-      annotation(kFileSystemGrowFailedAnnotation) == target) {
+  std::string target = UngrownFileSystemTarget(claim);
+  if (target.empty() ||
+      StringAt(claim, {"metadata", "annotations", kFileSystemGrowFailedAnnotation}) == target) {
     return {};
   }
   const auto wanted = kube::Quantity::Parse(target);
