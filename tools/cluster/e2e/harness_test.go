@@ -69,6 +69,9 @@ func startCluster(t *testing.T, flags ...string) *testCluster {
 	t.Logf("cluster %v started in %v", flags, time.Since(started).Round(time.Millisecond))
 	c := &testCluster{dir: dir, kubeconfig: kubeconfig}
 	t.Cleanup(func() {
+		if t.Failed() {
+			logSimulationTails(t, dir)
+		}
 		if _, err := runScript("stop", "--data-dir", dir); err != nil {
 			t.Error(err)
 		}
@@ -84,6 +87,29 @@ func startCluster(t *testing.T, flags ...string) *testCluster {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// logSimulationTails prints the last lines of the CSI sidecars' and the
+// simulators' logs in dir, which CI keeps nowhere else: what a failed test
+// most often needs to be understood.
+func logSimulationTails(t *testing.T, dir string) {
+	const lines = 25
+	logs, _ := filepath.Glob(filepath.Join(dir, "logs", "*.log"))
+	for _, path := range logs {
+		name := filepath.Base(path)
+		if !strings.HasPrefix(name, "csi-") && !strings.HasPrefix(name, "sim-") {
+			continue
+		}
+		content, err := os.ReadFile(path)
+		if err != nil {
+			continue
+		}
+		all := strings.Split(strings.TrimRight(string(content), "\n"), "\n")
+		if len(all) > lines {
+			all = all[len(all)-lines:]
+		}
+		t.Logf("last %d lines of %s:\n%s", len(all), path, strings.Join(all, "\n"))
+	}
 }
 
 // eventually retries check every 200 ms until it returns nil or timeout

@@ -227,7 +227,10 @@ func (c *cluster) sidecars() []component {
 		}
 		list = append(list,
 			c.sidecar("csi-provisioner", d, provisionerArgs...),
-			c.sidecar("csi-resizer", d),
+			// csi-resizer's backoff doubles up to 5 minutes by default; a
+			// test that holds an expansion and releases it must not wait that
+			// long for the next try (a CI run once waited over 3 minutes).
+			c.sidecar("csi-resizer", d, "--retry-interval-max=10s"),
 			c.sidecar("csi-attacher", d))
 	}
 	return list
