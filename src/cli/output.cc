@@ -115,6 +115,7 @@ nlohmann::json DriverEntryJson(const drivers::DriverEntry& entry) {
   if (!entry.reason.empty()) doc["reason"] = entry.reason;
   if (entry.driver) {
     const drivers::Driver& driver = *entry.driver;
+    doc["abi"] = static_cast<int>(driver.abi());
     doc["exports"] = ContractExports(driver);
     doc["sha256"] = driver.sha256();
     doc["size_bytes"] = driver.size_bytes();

@@ -68,6 +68,14 @@ Result<std::shared_ptr<const Driver>> Driver::Load(std::shared_ptr<wasm::Engine>
     if (!module) return MakeError(wasm_path.string() + ": " + module.error().message);
     driver->module_ = std::move(module).value();
   }
+  for (const wasm::ExportInfo& exported : driver->module_->info().exports) {
+    if (exported.name != kAbiV2Marker) continue;
+    if (exported.kind != "func" || !exported.nullary_func) {
+      return MakeError(fmt::format("{}: {} must be a function without parameters and results",
+                                   wasm_path.string(), kAbiV2Marker));
+    }
+    driver->abi_ = Abi::kV2;
+  }
   driver->provisioner_ = std::move(provisioner);
   driver->path_ = wasm_path;
   driver->sha256_ = std::move(digest);
@@ -86,17 +94,25 @@ bool Driver::Exports(Function function) const { return module_->Exports(SpecOf(f
 Outcome Driver::Call(Function function, const CallInputs& inputs,
                      const CallOptions& options) const {
   const FunctionSpec& spec = SpecOf(function);
-  auto env = BuildEnvironment(function, inputs);
-  if (!env) {
-    return ErrorOutcome(ErrorCause::kMissingInput,
-                        "driver " + provisioner_ + ": " + env.error().message);
-  }
+  const auto missing_input = [&](const Error& error) {
+    return ErrorOutcome(ErrorCause::kMissingInput, "driver " + provisioner_ + ": " + error.message);
+  };
   wasm::RunRequest request;
   request.program_name = provisioner_;
-  request.env = std::move(env).value();
-  for (const auto& extra : options.extra_env) {
-    std::erase_if(request.env, [&](const auto& entry) { return entry.first == extra.first; });
-    request.env.push_back(extra);
+  if (abi_ == Abi::kV2) {
+    // v2 reads its inputs from stdin only: an environment would be one more
+    // place for them, and one that a pre-initialized runtime has already read.
+    auto document = BuildInputDocument(function, inputs, options.extra_env);
+    if (!document) return missing_input(document.error());
+    request.input = std::move(document).value();
+  } else {
+    auto env = BuildEnvironment(function, inputs);
+    if (!env) return missing_input(env.error());
+    request.env = std::move(env).value();
+    for (const auto& extra : options.extra_env) {
+      std::erase_if(request.env, [&](const auto& entry) { return entry.first == extra.first; });
+      request.env.push_back(extra);
+    }
   }
   request.export_name = std::string(spec.name);
   request.limits = EffectiveLimits(options.limits);

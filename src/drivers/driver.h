@@ -77,6 +77,8 @@ class Driver {
   // Whether the compiled module came from the on-disk cache.
   [[nodiscard]] bool from_cache() const { return from_cache_; }
   [[nodiscard]] bool Exports(Function function) const;
+  // The contract version the module declares (kAbiV2Marker), v1 otherwise.
+  [[nodiscard]] Abi abi() const { return abi_; }
 
   // Runs one function per the contract. Never throws.
   [[nodiscard]] Outcome Call(Function function, const CallInputs& inputs,
@@ -91,6 +93,7 @@ class Driver {
   std::chrono::system_clock::time_point loaded_at_;
   std::optional<Manifest> manifest_;
   bool from_cache_ = false;
+  Abi abi_ = Abi::kV1;
   std::shared_ptr<const wasm::Module> module_;
 };
 

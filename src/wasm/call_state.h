@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace discoblocks::wasm {
 
@@ -35,6 +36,9 @@ struct CallState {
 
   std::chrono::steady_clock::time_point deadline;
   std::atomic<bool> timed_out{false};
+  // Standard input (RunRequest::input) and how much of it fd_read has consumed.
+  std::string_view input;
+  std::size_t input_pos = 0;
   OutputCapture out;
   OutputCapture err;
 };

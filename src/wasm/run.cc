@@ -51,8 +51,9 @@ wasmtime_error_t* OnEpochDeadline(const wasmtime_context_t* /*context*/, void* d
 }
 
 // Builds the call's WASI context: only the given environment and argv[0]; no
-// preopened directories, no network. Wasmtime's defaults give an empty stdin;
-// stdout and stderr are written by our fd_write (wasi_output.h) into `state`.
+// preopened directories, no network. stdin is read by our fd_read (wasi_input.h)
+// from the request's input; stdout and stderr are written by our fd_write
+// (wasi_output.h) into `state`.
 WasiConfigPtr MakeWasiConfig(const RunRequest& request) {
   WasiConfigPtr config(wasi_config_new());
   const char* argv[] = {request.program_name.c_str()};
@@ -284,6 +285,9 @@ RunResult Module::Run(const RunRequest& request) const {
     if (auto failed = call(InitializerName(initializer), true)) return std::move(*failed);
   }
   mark(result.phases.initialize);
+  // The input is the function's: the initializer reads an empty stdin, as it
+  // does when the host initializes a module once for many calls.
+  state.input = request.input;
   if (auto failed = call(request.export_name, false)) return std::move(*failed);
   mark(result.phases.call);
   result.memory_bytes = MemorySize(context, &instance);

@@ -111,12 +111,13 @@ wasm_trap_t* PollOneoff(void* /*env*/, wasmtime_caller_t* caller, const wasmtime
       }
       case kEventFdRead:
       case kEventFdWrite: {
-        // stdin is empty (at end of file at once); stdout and stderr always accept.
+        // stdin holds the rest of the call's input (then end of file); stdout and
+        // stderr always accept.
         const auto fd = Load<std::uint32_t>(subscription + 16);
         const bool readable = event.type == kEventFdRead && fd == 0;
         const bool writable = event.type == kEventFdWrite && (fd == 1 || fd == 2);
         if (!readable && !writable) event.error = kErrnoBadf;
-        event.nbytes = writable ? 64 * 1024 : 0;
+        event.nbytes = writable ? 64 * 1024 : readable ? state->input.size() - state->input_pos : 0;
         ready.push_back(event);
         break;
       }

@@ -255,6 +255,7 @@ TEST(CliTest, InspectShowsIdentityAndInterface) {
   const auto doc = nlohmann::json::parse(result.out);
   EXPECT_EQ(doc["state"], "loaded");
   EXPECT_EQ(doc["initializer"], "_initialize");
+  EXPECT_EQ(doc["abi"], 2) << "built with the Go SDK, which declares ABI v2";
   EXPECT_EQ(doc["sha256"].get<std::string>().size(), 64U);
   EXPECT_GT(doc["size_bytes"].get<int>(), 0);
   EXPECT_GT(doc["compile_ms"].get<double>(), 0.0);
