@@ -182,6 +182,8 @@ INSTANTIATE_TEST_SUITE_P(
                       RefusalCase{"loop_in_initializer", NoSnapshot::kInitializerFailed,
                                   "time limit of 300 ms exceeded"},
                       RefusalCase{"passive_data", NoSnapshot::kNotSnapshottable, "passive"},
+                      RefusalCase{"funcref_global", NoSnapshot::kNotSnapshottable,
+                                  "global 0 is a mutable reference"},
                       RefusalCase{"init_table_grow", NoSnapshot::kStateNotCaptured,
                                   "grew table 0 from 1 to 4 elements"},
                       RefusalCase{"scripted", NoSnapshot::kNoInitializer, "no _initialize"}),

@@ -12,6 +12,8 @@
 ;; sleep on that same clock), printing "clean" or "dirty <what>". It then
 ;; dirties all of it and grows memory, for the next call to catch.
 ;;
+;; Globals: i32, i64, f32, f64 and v128, all mutable, and one immutable.
+;;
 ;; Memory: 0 iovec, 16 nwritten, 256.. messages, 1024 data, 2048 the
 ;; initializer's clock reading, 2056 the probe's, 2064 nevents, 3072 a
 ;; subscription, 3136 its event, 4096..8191, 65536..69631 and 131072..135167
@@ -29,6 +31,7 @@
   (global $g1 (mut i64) (i64.const 0))
   (global $g2 (mut f32) (f32.const 0))
   (global $g3 (mut f64) (f64.const 0))
+  (global $g4 (mut v128) (v128.const i64x2 0 0))
   (global $fixed i32 (i32.const 7))
   (table 2 funcref)
   (elem (i32.const 0) $seven $eight)
@@ -44,6 +47,7 @@
   (data (i32.const 416) "dirty table\n")
   (data (i32.const 432) "dirty clock\n")
   (data (i32.const 448) "dirty sleep\n")
+  (data (i32.const 464) "dirty g4\n")
   (data (i32.const 1024) "0123456789abcdef")
 
   (func $seven (type $answer) (i32.const 7))
@@ -91,6 +95,7 @@
     (global.set $g1 (i64.const 0x123456789abcdef0))
     (global.set $g2 (f32.const 1.5))
     (global.set $g3 (f64.const -2.25))
+    (global.set $g4 (v128.const i64x2 0x0102030405060708 -3))
     (i32.store (i32.const 1024) (i32.const 0x54494e49))  ;; "INIT"
     (if (i32.ne (memory.grow (i32.const 2)) (i32.const 1)) (then unreachable))
     (i64.store (i32.const 196600) (i64.const 0x52454b52414d))  ;; "MARKER"
@@ -109,6 +114,9 @@
       (then (call $say (i32.const 304) (i32.const 9)) (return)))
     (if (f64.ne (global.get $g3) (f64.const -2.25))
       (then (call $say (i32.const 320) (i32.const 9)) (return)))
+    (if (i32.or (i64.ne (i64x2.extract_lane 0 (global.get $g4)) (i64.const 0x0102030405060708))
+                (i64.ne (i64x2.extract_lane 1 (global.get $g4)) (i64.const -3)))
+      (then (call $say (i32.const 464) (i32.const 9)) (return)))
     (if (i32.ne (memory.size) (i32.const 3))
       (then (call $say (i32.const 336) (i32.const 18)) (return)))
     (if (i32.or (i64.ne (i64.load (i32.const 1024)) (i64.const 0x3736353454494e49))  ;; "INIT4567"
@@ -139,6 +147,7 @@
     (global.set $g1 (i64.const -1))
     (global.set $g2 (f32.const -1))
     (global.set $g3 (f64.const -1))
+    (global.set $g4 (v128.const i64x2 -1 -1))
     (memory.fill (i32.const 1024) (i32.const 0xaa) (i32.const 16))
     (i64.store (i32.const 2048) (i64.const -1))
     (memory.fill (i32.const 4096) (i32.const 0xaa) (i32.const 4096))
