@@ -175,11 +175,12 @@ Result<Preinitialized, PreinitError> PreInitialize(std::shared_ptr<Engine> engin
   if (!instrumented) {
     return Refuse(NoSnapshot::kNotSnapshottable, instrumented.error().message);
   }
-  auto probe = Module::Compile(engine, instrumented->bytes);
-  if (!probe) {
-    return Refuse(NoSnapshot::kSnapshotInvalid, "the instrumented module " + probe.error().message);
+  auto instrumented_module = Module::Compile(engine, instrumented->bytes);
+  if (!instrumented_module) {
+    return Refuse(NoSnapshot::kSnapshotInvalid,
+                  "the instrumented module " + instrumented_module.error().message);
   }
-  if ((*probe)->info().initializer != InitializerKind::kInitialize) {
+  if ((*instrumented_module)->info().initializer != InitializerKind::kInitialize) {
     return Refuse(NoSnapshot::kNoInitializer,
                   "_initialize is not a function without parameters and results");
   }
@@ -193,7 +194,7 @@ Result<Preinitialized, PreinitError> PreInitialize(std::shared_ptr<Engine> engin
     captured.monotonic_max_ns = state.monotonic_max_ns;
     captured.status = Capture(context, instance, *layout, *instrumented, &captured);
   };
-  RunResult run = RunInStore(**probe, request, &hook);
+  RunResult run = RunInStore(**instrumented_module, request, &hook);
   if (!run.ok()) {
     PreinitError error =
         Refuse(NoSnapshot::kInitializerFailed,
@@ -207,6 +208,7 @@ Result<Preinitialized, PreinitError> PreInitialize(std::shared_ptr<Engine> engin
     return error;
   }
 
+  const auto rewrite_started = Clock::now();
   const binary::SnapshotState state{.memory_pages = captured.memory_pages,
                                     .memory = captured.memory,
                                     .globals = captured.globals};
@@ -218,6 +220,7 @@ Result<Preinitialized, PreinitError> PreInitialize(std::shared_ptr<Engine> engin
     return Refuse(NoSnapshot::kSnapshotInvalid,
                   "the snapshot does not read back: " + snapshot_layout.error().message);
   }
+  const auto rewrite_time = Clock::now() - rewrite_started;
   const ModuleExtras extras{.monotonic_base_ns = captured.monotonic_max_ns + kMonotonicMarginNs,
                             .preinitialized = true};
   auto module = Module::Compile(engine, *snapshot, extras);
@@ -229,6 +232,9 @@ Result<Preinitialized, PreinitError> PreInitialize(std::shared_ptr<Engine> engin
   result.module = std::move(*module);
   result.extras = extras;
   result.initializer_time = run.elapsed;
+  result.rewrite_time = rewrite_time;
+  result.compile_time =
+      (*instrumented_module)->info().compile_time + result.module->info().compile_time;
   result.memory_bytes = captured.memory.size();
   result.data_segments = snapshot_layout->data.size();
   result.init_stdout = std::move(run.stdout_data);

@@ -43,10 +43,15 @@ struct Preinitialized {
   // a serialized artifact. preinitialized is true, and the monotonic base lies
   // past every monotonic reading the initializer made.
   ModuleExtras extras;
-  std::chrono::nanoseconds initializer_time{0};  // the initializer run, state capture included
-  std::chrono::nanoseconds total_time{0};        // everything, both compiles included
-  std::uint64_t memory_bytes = 0;                // the snapshot's initial memory
-  std::size_t data_segments = 0;                 // in the snapshot
+  // Where the time went: the initializer run (instantiation and state capture
+  // included), Rewrite (with reading its output back), the two compiles
+  // (instrumented module and snapshot), and everything.
+  std::chrono::nanoseconds initializer_time{0};
+  std::chrono::nanoseconds rewrite_time{0};
+  std::chrono::nanoseconds compile_time{0};
+  std::chrono::nanoseconds total_time{0};
+  std::uint64_t memory_bytes = 0;  // the snapshot's initial memory
+  std::size_t data_segments = 0;   // in the snapshot
   // What the initializer wrote, for the log. Calls do not see it again.
   std::string init_stdout;
   std::string init_stderr;
