@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "wasm/engine_impl.h"
+#include "wasm/wasi_clock.h"
 #include "wasm/wasi_input.h"
 #include "wasm/wasi_output.h"
 #include "wasm/wasi_poll.h"
@@ -128,6 +129,7 @@ Result<std::shared_ptr<Engine>> Engine::Create(const EngineOptions& options) {
   }
   if (auto defined = DefineCapturedOutput(impl->linker.get()); !defined) return defined.error();
   if (auto defined = DefineCallInput(impl->linker.get()); !defined) return defined.error();
+  if (auto defined = DefineContinuousClock(impl->linker.get()); !defined) return defined.error();
   wasmtime_linker_allow_shadowing(impl->linker.get(), false);
 
   Impl* raw = impl.get();
