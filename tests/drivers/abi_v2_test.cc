@@ -1,6 +1,7 @@
 // ABI v2 (inputs on stdin) against ABI v1 (inputs in the environment): the same
 // driver source built both ways declares its ABI, and answers every function on
-// every fixture, and every malformed input, exactly the same.
+// every fixture, and every malformed input, exactly the same, also when v2's
+// calls start from its pre-initialized snapshot.
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -21,8 +22,9 @@ using testing::FixturesDir;
 using testing::SharedEngine;
 
 std::shared_ptr<const Driver> LoadFrom(const std::filesystem::path& root,
-                                       const std::string& provisioner) {
-  auto driver = Driver::Load(SharedEngine(), provisioner, root / provisioner);
+                                       const std::string& provisioner,
+                                       const LoadOptions& options = {}) {
+  auto driver = Driver::Load(SharedEngine(), provisioner, root / provisioner, options);
   EXPECT_TRUE(driver.ok()) << (driver.ok() ? "" : driver.error().message);
   return driver.ok() ? driver.value() : nullptr;
 }
@@ -92,10 +94,15 @@ std::vector<Call> AllCalls() {
 void ExpectSameAnswers(const std::string& provisioner) {
   const auto v1 = LoadFrom(DriversDir().parent_path() / "drivers-v1", provisioner);
   const auto v2 = LoadFrom(DriversDir(), provisioner);
+  LoadOptions preinitializing;
+  preinitializing.preinitialize = true;
+  const auto snapshot = LoadFrom(DriversDir(), provisioner, preinitializing);
   ASSERT_NE(v1, nullptr);
   ASSERT_NE(v2, nullptr);
+  ASSERT_NE(snapshot, nullptr);
   EXPECT_EQ(v1->abi(), Abi::kV1);
   EXPECT_EQ(v2->abi(), Abi::kV2);
+  EXPECT_TRUE(snapshot->preinit().preinitialized) << snapshot->preinit().not_preinitialized;
   int compared = 0;
   for (const Call& call : AllCalls()) {
     const std::string what = std::string(SpecOf(call.function).name) + " " +
@@ -104,20 +111,25 @@ void ExpectSameAnswers(const std::string& provisioner) {
     CallOptions options;
     options.extra_env = call.extra;
     const Outcome a = v1->Call(call.function, call.inputs, options);
-    const Outcome b = v2->Call(call.function, call.inputs, options);
-    EXPECT_EQ(OutcomeName(b.kind), OutcomeName(a.kind)) << what;
-    EXPECT_EQ(ErrorCauseName(b.cause), ErrorCauseName(a.cause)) << what;
-    EXPECT_EQ(b.reason, a.reason) << what;
-    EXPECT_EQ(b.result, a.result) << what;
-    EXPECT_EQ(b.warnings, a.warnings) << what;
+    for (const Driver* driver : {v2.get(), snapshot.get()}) {
+      const Outcome b = driver->Call(call.function, call.inputs, options);
+      const std::string which = driver == v2.get() ? "v2: " : "v2 snapshot: ";
+      EXPECT_EQ(OutcomeName(b.kind), OutcomeName(a.kind)) << which << what;
+      EXPECT_EQ(ErrorCauseName(b.cause), ErrorCauseName(a.cause)) << which << what;
+      EXPECT_EQ(b.reason, a.reason) << which << what;
+      EXPECT_EQ(b.result, a.result) << which << what;
+      EXPECT_EQ(b.warnings, a.warnings) << which << what;
+    }
     ++compared;
   }
   EXPECT_GT(compared, 50);
 }
 
-TEST(AbiV2Test, GoDriverAnswersTheSameUnderBothAbis) { ExpectSameAnswers("ebs.csi.aws.com"); }
+TEST(AbiV2Test, GoDriverAnswersTheSameUnderBothAbisAndFromItsSnapshot) {
+  ExpectSameAnswers("ebs.csi.aws.com");
+}
 
-TEST(AbiV2Test, CppDriverAnswersTheSameUnderBothAbis) {
+TEST(AbiV2Test, CppDriverAnswersTheSameUnderBothAbisAndFromItsSnapshot) {
   ExpectSameAnswers("pd.csi.storage.gke.io");
 }
 
