@@ -136,26 +136,18 @@ void AddDisks(json& pod, const std::vector<Disk>& disks) {
   }
 }
 
-// A pod whose node is fixed before scheduling (spec.nodeName, a DaemonSet's
-// pod) on a node the DiskConfig's nodeSelector excludes could never run: the
-// required affinity would keep it Pending, and the disks made for its node
-// unbound, for ever. It is denied instead, before anything is made. A node
-// the lookup does not know is left to the scheduler, as for topology.
-std::optional<std::string> NodeExcluded(const DiskConfig& config,
-                                        const std::vector<json>& requirements,
-                                        const std::optional<std::string>& node,
-                                        const PodMutationInput& input) {
-  if (requirements.empty() || !node || !input.node) return std::nullopt;
+// Whether the pod's node is fixed before scheduling (spec.nodeName, a
+// DaemonSet's pod) to one the DiskConfig's nodeSelector excludes. Such a pod
+// could never run with the disk: the required affinity would keep it Pending,
+// and the disks made for its node unbound, for ever. A node the lookup does
+// not know is left to the scheduler, as for topology.
+bool NodeExcluded(const std::vector<json>& requirements, const std::optional<std::string>& node,
+                  const PodMutationInput& input) {
+  if (requirements.empty() || !node || !input.node) return false;
   const std::optional<json> found = input.node(*node);
-  if (!found) return std::nullopt;
+  if (!found) return false;
   const json* labels = FindMember(*found, {"metadata", "labels"});
-  if (NodeLabelsMeet(requirements, labels != nullptr ? *labels : json::object())) {
-    return std::nullopt;
-  }
-  return fmt::format(
-      R"(DiskConfig "{}": node "{}" does not match its nodeSelector, and this pod can run )"
-      "only there",
-      config.name, *node);
+  return !NodeLabelsMeet(requirements, labels != nullptr ? *labels : json::object());
 }
 
 void Take(PodMutation& mutation, DiskPlan plan) {
@@ -215,8 +207,25 @@ PodMutation MutatePod(const PodMutationInput& input) {
       return Deny(
           fmt::format(R"(DiskConfig "{}": {})", config->name, requirements.error().message));
     }
-    if (auto excluded = NodeExcluded(*config, *requirements, *node, input)) {
-      return Deny(*std::move(excluded));
+    if (NodeExcluded(*requirements, *node, input)) {
+      // A DaemonSet spans nodes by design, and the nodeSelector says which of
+      // them get disks: its pods elsewhere run without this DiskConfig's disks.
+      // Denying them would also starve the ones in the selector, as the
+      // DaemonSet controller stops each creation round at its first failure
+      // and backs off for longer after each. A pod fixed there by hand asked
+      // for a node its disk can never reach, and is denied before anything is
+      // made.
+      if (!facts.daemon_set) {
+        return Deny(fmt::format(
+            R"(DiskConfig "{}": node "{}" does not match its nodeSelector, and this pod can )"
+            "run only there",
+            config->name, **node));
+      }
+      mutation.warnings.push_back(fmt::format(
+          R"(DiskConfig "{}": node "{}" does not match its nodeSelector; this DaemonSet pod )"
+          "runs there without its disks",
+          config->name, **node));
+      continue;
     }
     auto plan = PlanDisks(*config, facts, input);
     if (!plan) return Deny(plan.error().message);

@@ -120,39 +120,51 @@ TEST(PodMutationDenialTest, ReadWriteDaemonOnAPodNotOfADaemonSet) {
 }
 
 // A pod fixed to a node the nodeSelector excludes would stay Pending for ever
-// with its disks unbound: denied before anything is made. (On the local
-// cluster, a ReadWriteDaemon DiskConfig with a zone's nodeSelector left the
-// DaemonSet's pods on the other nodes Pending and made them PVCs that never
-// bound.)
+// with its disks unbound. (On the local cluster, a ReadWriteDaemon DiskConfig
+// with a zone's nodeSelector left the DaemonSet's pods on the other nodes
+// Pending and made them PVCs that never bound.) A pod pinned by hand is denied
+// before anything is made; a DaemonSet's pod runs there without the disk, with
+// a warning, because denying it would stall the DaemonSet's pods in the zone.
 TEST(PodMutationDenialTest, APodFixedToANodeTheNodeSelectorExcludes) {
   Cluster cluster;
   const json zone_b =
       json::parse(R"({"matchLabels": {"topology.kubernetes.io/zone": "eu-west-1b"}})");
-  const std::string expected =
-      std::string(R"(DiskConfig "cache": node ")") + kNode +
-      R"(" does not match its nodeSelector, and this pod can run only there)";
-  cluster.configs = {
-      Config("cache", {{"availabilityMode", "ReadWriteDaemon"}, {"nodeSelector", zone_b}})};
-  EXPECT_EQ(Denial(cluster, DaemonPod()), expected);
-  EXPECT_TRUE(cluster.Mutate(DaemonPod()).storage_classes.empty());
-
   cluster.configs = {Config("cache", {{"nodeSelector", zone_b}})};
   json pinned = WebPod();
   pinned["spec"]["nodeName"] = kNode;
-  EXPECT_EQ(Denial(cluster, pinned), expected);
+  EXPECT_EQ(Denial(cluster, pinned), std::string(R"(DiskConfig "cache": node ")") + kNode +
+                                         R"(" does not match its nodeSelector, and this pod can )"
+                                         "run only there");
+  EXPECT_TRUE(cluster.Mutate(pinned).storage_classes.empty());
   // Not yet on a node: the scheduler looks for one in the zone.
   EXPECT_TRUE(cluster.Mutate(WebPod()).allowed);
-  // On a node of the zone, or one the lookup does not know: allowed.
+  // On a node the lookup does not know: left to the scheduler.
+  pinned["spec"]["nodeName"] = "unknown-node";
+  const PodMutation unknown = cluster.Mutate(pinned);
+  EXPECT_TRUE(unknown.allowed) << unknown.message;
+
+  // A DaemonSet's pod outside the zone: admitted unchanged, with a warning.
+  cluster.configs = {
+      Config("cache", {{"availabilityMode", "ReadWriteDaemon"}, {"nodeSelector", zone_b}})};
+  const PodMutation outside = cluster.Mutate(DaemonPod());
+  EXPECT_TRUE(outside.allowed) << outside.message;
+  EXPECT_TRUE(outside.patch.empty()) << outside.patch.dump(2);
+  EXPECT_TRUE(outside.storage_classes.empty());
+  EXPECT_TRUE(outside.pvcs.empty());
+  EXPECT_TRUE(outside.disk_configs.empty());
+  EXPECT_EQ(outside.warnings,
+            std::vector<std::string>{std::string(R"(DiskConfig "cache": node ")") + kNode +
+                                     R"(" does not match its nodeSelector; this DaemonSet pod )"
+                                     "runs there without its disks"});
+  // In the zone: its disk.
   cluster.configs = {Config(
       "cache",
       {{"availabilityMode", "ReadWriteDaemon"},
        {"nodeSelector", {{"matchLabels", {{"topology.kubernetes.io/zone", "eu-west-1a"}}}}}})};
   const PodMutation in_zone = cluster.Mutate(DaemonPod());
   EXPECT_TRUE(in_zone.allowed) << in_zone.message;
-  cluster.configs = {Config("cache", {{"nodeSelector", zone_b}})};
-  pinned["spec"]["nodeName"] = "unknown-node";
-  const PodMutation unknown = cluster.Mutate(pinned);
-  EXPECT_TRUE(unknown.allowed) << unknown.message;
+  EXPECT_EQ(in_zone.pvcs.size(), 1U);
+  EXPECT_TRUE(in_zone.warnings.empty());
 }
 
 TEST(PodMutationDenialTest, UnknownAvailabilityMode) {
