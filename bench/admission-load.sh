@@ -4,6 +4,7 @@
 #
 #   bench/admission-load.sh [--duration 10s] [--connections "1 16 64"]
 #                           [--reviews "diskconfig pod"] [--build DIR] [--json FILE]
+#                           [--serve-flags "--no-preinit"]
 #
 # For each review, each driver (the C driver pd.csi.storage.gke.io and the Go driver
 # ebs.csi.aws.com) and each concurrency, wrk sends the same CREATE AdmissionReview for
@@ -15,6 +16,8 @@
 # a run with refusals or socket errors is reported as failed. Uses a Release build in
 # build-release/, or the build --build names. wrk and the server share the machine's
 # cores, so the figures are a lower bound for a server with the machine to itself.
+# --serve-flags adds flags to `discoblocks serve`, e.g. --no-preinit to compare v2
+# drivers with their initializer run at every call against the default snapshots.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 duration=10s
@@ -22,6 +25,7 @@ connections="1 16 64"
 reviews="diskconfig pod"
 json_out=
 build=
+serve_flags=
 while (($#)); do
   case $1 in
     --duration) duration=$2; shift 2 ;;
@@ -29,7 +33,8 @@ while (($#)); do
     --reviews) reviews=$2; shift 2 ;;
     --json) json_out=$2; shift 2 ;;
     --build) build=$2; shift 2 ;;
-    *) echo "usage: $0 [--duration 10s] [--connections \"1 16 64\"] [--reviews \"diskconfig pod\"] [--build DIR] [--json FILE]" >&2
+    --serve-flags) serve_flags=$2; shift 2 ;;
+    *) echo "usage: $0 [--duration 10s] [--connections \"1 16 64\"] [--reviews \"diskconfig pod\"] [--build DIR] [--json FILE] [--serve-flags FLAGS]" >&2
        exit 2 ;;
   esac
 done
@@ -49,8 +54,9 @@ work=$LOCAL_SERVE_WORK
 # Debug logging off: one log line per decision is part of the cost we measure. The API
 # server alone: the rest of the cluster would only add noise to the measurement.
 LOCAL_SERVE_CLUSTER_FLAGS=--control-plane-only
+# shellcheck disable=SC2086 # the flags are words
 local_serve_start "$work" "$build/bin/discoblocks" "$build/drivers" \
-  --log-format json --log-level info
+  --log-format json --log-level info $serve_flags
 local_serve_register_pod_webhook
 kubectl apply -f "$root/tests/fixtures/storageclasses/gke-pd-balanced.yaml" \
   -f "$root/tests/fixtures/storageclasses/ebs-gp3.yaml" >/dev/null

@@ -1,24 +1,32 @@
 // Driver-call figures (Google Benchmark). Run from a Release build (bench/run.sh):
 //   build-release/bin/driver_bench
-// Per bundled driver:
-// - Call/<provisioner>/<function>: one call end to end (fresh store and instance,
-//   initializer, function, outcome), for every contract function. Counters: p50_us
-//   and p99_us over every call of the run; where the time went (setup_us: store and
-//   WASI context, instantiate_us, initialize_us: _initialize/_start, call_us: the
-//   function, teardown_us: dropping instance and store, host_us: building the
-//   environment and interpreting the output);
+// Each driver runs as the operator runs it: ABI v2 drivers from their
+// pre-initialized snapshot ("v2-snapshot"). Side by side, for IsStorageClassValid,
+// the same v2 binaries with the initializer run at every call ("v2",
+// --no-preinit) and the ABI v1 builds of ebs and pd (build/drivers-v1, "v1").
+// - Call/<mode>/<provisioner>/<function>: one call end to end (fresh store and
+//   instance, initializer unless from a snapshot, function, outcome). Counters:
+//   p50_us and p99_us over every call of the run; where the time went (setup_us:
+//   store and WASI context, instantiate_us, initialize_us: _initialize/_start,
+//   call_us: the function, teardown_us: dropping instance and store, host_us:
+//   building the inputs and interpreting the output);
 //   memory_kib: the instance's linear memory at the end of the call, i.e. what one
 //   call in flight holds.
-// - Throughput/<provisioner>/threads:N: IsStorageClassValid calls per second
-//   (items_per_second) on 1 thread and on every core.
+// - Throughput/<mode>/<provisioner>/threads:N: IsStorageClassValid calls per
+//   second (items_per_second) on 1 thread and on every core.
 // - Compile/<provisioner>: compiling the module (what the module cache saves).
+// - Preinitialize/<provisioner>: making a v2 driver's snapshot (initializer run,
+//   rewrite and two compiles; what the module cache saves).
 // - ResidentWithAllDriversLoaded: the process's resident memory.
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -31,6 +39,7 @@
 #include "util/document.h"
 #include "util/files.h"
 #include "wasm/module.h"
+#include "wasm/preinit.h"
 
 namespace discoblocks {
 namespace {
@@ -45,6 +54,7 @@ constexpr const char* kFixturesDir = DISCOBLOCKS_BENCH_FIXTURES_DIR;
 //   DISCOBLOCKS_BENCH_POOLING=0      the on-demand allocator instead of the pool
 //   DISCOBLOCKS_BENCH_OPT_LEVEL=...  speed (default), speed_and_size or none
 //   DISCOBLOCKS_BENCH_KEEP_RESIDENT=N  bytes of each pooled memory kept resident
+//   DISCOBLOCKS_BENCH_TABLE_KEEP_RESIDENT=N  the same for each pooled table
 std::shared_ptr<wasm::Engine> Engine() {
   static auto engine = [] {
     wasm::EngineOptions options;
@@ -55,6 +65,9 @@ std::shared_ptr<wasm::Engine> Engine() {
     if (const char* level = std::getenv("DISCOBLOCKS_BENCH_OPT_LEVEL")) options.opt_level = level;
     if (const char* keep = std::getenv("DISCOBLOCKS_BENCH_KEEP_RESIDENT")) {
       options.keep_resident_bytes = std::stoul(keep);
+    }
+    if (const char* keep = std::getenv("DISCOBLOCKS_BENCH_TABLE_KEEP_RESIDENT")) {
+      options.table_keep_resident_bytes = std::stoul(keep);
     }
     // NOLINTEND(concurrency-mt-unsafe)
     auto created = wasm::Engine::Create(options);
@@ -67,13 +80,35 @@ std::shared_ptr<wasm::Engine> Engine() {
   return engine;
 }
 
-const drivers::Registry& Registry() {
-  static auto registry = [] {
-    drivers::RegistryOptions options;
-    options.directory = kDriversDir;
-    return drivers::Registry::Load(Engine(), options);
-  }();
-  return *registry;
+enum class Mode { kSnapshot, kV2, kV1 };
+constexpr std::array<Mode, 3> kModes{Mode::kSnapshot, Mode::kV2, Mode::kV1};
+
+std::string ModeName(Mode mode) {
+  switch (mode) {
+    case Mode::kSnapshot:
+      return "v2-snapshot";
+    case Mode::kV2:
+      return "v2";
+    case Mode::kV1:
+      return "v1";
+  }
+  return "?";
+}
+
+const drivers::Registry& Registry(Mode mode) {
+  static std::array<std::unique_ptr<drivers::Registry>, kModes.size()> registries;
+  static std::once_flag once;
+  std::call_once(once, [] {
+    for (Mode each : kModes) {
+      drivers::RegistryOptions options;
+      options.directory = each == Mode::kV1
+                              ? std::filesystem::path(kDriversDir).parent_path() / "drivers-v1"
+                              : std::filesystem::path(kDriversDir);
+      options.preinitialize = each == Mode::kSnapshot;
+      registries[static_cast<std::size_t>(each)] = drivers::Registry::Load(Engine(), options);
+    }
+  });
+  return *registries[static_cast<std::size_t>(mode)];
 }
 
 nlohmann::json Fixture(const std::string& relative) {
@@ -115,8 +150,9 @@ double Percentile(std::vector<double>& values, double fraction) {
   return values[at];
 }
 
-void BM_Call(benchmark::State& state, const std::string& provisioner, drivers::Function function) {
-  const auto driver = Registry().Find(provisioner);
+void BM_Call(benchmark::State& state, Mode mode, const std::string& provisioner,
+             drivers::Function function) {
+  const auto driver = Registry(mode).Find(provisioner);
   const drivers::CallInputs inputs = InputsFor(provisioner);
   std::vector<double> totals;
   wasm::RunPhases phases;
@@ -153,8 +189,8 @@ void BM_Call(benchmark::State& state, const std::string& provisioner, drivers::F
   state.counters["page_faults"] = static_cast<double>(MinorFaults() - faults_before) / calls;
 }
 
-void BM_Throughput(benchmark::State& state, const std::string& provisioner) {
-  const auto driver = Registry().Find(provisioner);
+void BM_Throughput(benchmark::State& state, Mode mode, const std::string& provisioner) {
+  const auto driver = Registry(mode).Find(provisioner);
   const drivers::CallInputs input = InputsFor(provisioner);
   for (auto _ : state) {
     const drivers::Outcome outcome = driver->Call(drivers::Function::kIsStorageClassValid, input);
@@ -176,36 +212,67 @@ void BM_Compile(benchmark::State& state, const std::string& provisioner) {
   state.counters["module_kib"] = static_cast<double>(bytes.size()) / 1024.0;
 }
 
+void BM_Preinitialize(benchmark::State& state, const std::string& provisioner) {
+  const std::string bytes =
+      std::move(ReadFile(std::string(kDriversDir) + "/" + provisioner + "/main.wasm")).value();
+  for (auto _ : state) {
+    auto snapshot = wasm::PreInitialize(Engine(), bytes, wasm::Limits{});
+    if (!snapshot) {
+      state.SkipWithError(snapshot.error().message.c_str());
+      break;
+    }
+    state.counters["initializer_ms"] =
+        duration<double, std::milli>(snapshot->initializer_time).count();
+    state.counters["compile_ms"] = duration<double, std::milli>(snapshot->compile_time).count();
+    state.counters["data_segments"] = static_cast<double>(snapshot->data_segments);
+    state.counters["memory_kib"] = static_cast<double>(snapshot->memory_bytes) / 1024.0;
+  }
+}
+
 void BM_ResidentWithAllDriversLoaded(benchmark::State& state) {
-  for (auto _ : state) benchmark::DoNotOptimize(Registry().Entries().size());
-  state.counters["drivers"] = static_cast<double>(Registry().Entries().size());
+  const auto& registry = Registry(Mode::kSnapshot);
+  for (auto _ : state) benchmark::DoNotOptimize(registry.Entries().size());
+  state.counters["drivers"] = static_cast<double>(registry.Entries().size());
   state.counters["rss_mib"] = bench::ResidentMiB();
 }
 
 void RegisterAll() {
-  // First, so that it reads the process as the registry left it.
+  // First, so that it reads the process as the registries left it.
   benchmark::RegisterBenchmark("ResidentWithAllDriversLoaded", BM_ResidentWithAllDriversLoaded)
       ->Iterations(1);
   const int cores = static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
-  for (const auto& entry : Registry().Entries()) {
-    if (!entry.driver) continue;
-    for (const auto& spec : drivers::AllFunctions()) {
-      // An optional function the driver lacks is never called.
-      if (spec.optional && !entry.driver->Exports(spec.function)) continue;
-      benchmark::RegisterBenchmark(
-          ("Call/" + entry.provisioner + "/" + std::string(spec.name)).c_str(), BM_Call,
-          entry.provisioner, spec.function)
+  for (Mode mode : kModes) {
+    for (const auto& entry : Registry(mode).Entries()) {
+      if (!entry.driver) continue;
+      const std::string name = ModeName(mode) + "/" + entry.provisioner;
+      for (const auto& spec : drivers::AllFunctions()) {
+        // An optional function the driver lacks is never called; the modes
+        // other than the operator's are compared on one function.
+        if (spec.optional && !entry.driver->Exports(spec.function)) continue;
+        if (mode != Mode::kSnapshot && spec.function != drivers::Function::kIsStorageClassValid) {
+          continue;
+        }
+        benchmark::RegisterBenchmark(("Call/" + name + "/" + std::string(spec.name)).c_str(),
+                                     BM_Call, mode, entry.provisioner, spec.function)
+            ->Unit(benchmark::kMicrosecond);
+      }
+      benchmark::RegisterBenchmark(("Throughput/" + name).c_str(), BM_Throughput, mode,
+                                   entry.provisioner)
+          ->Threads(1)
+          ->Threads(cores)
+          ->UseRealTime()
           ->Unit(benchmark::kMicrosecond);
+      if (mode != Mode::kSnapshot) continue;
+      benchmark::RegisterBenchmark(("Compile/" + entry.provisioner).c_str(), BM_Compile,
+                                   entry.provisioner)
+          ->Unit(benchmark::kMillisecond);
+      if (entry.driver->abi() == drivers::Abi::kV2) {
+        benchmark::RegisterBenchmark(("Preinitialize/" + entry.provisioner).c_str(),
+                                     BM_Preinitialize, entry.provisioner)
+            ->Unit(benchmark::kMillisecond)
+            ->Iterations(1);
+      }
     }
-    benchmark::RegisterBenchmark(("Throughput/" + entry.provisioner).c_str(), BM_Throughput,
-                                 entry.provisioner)
-        ->Threads(1)
-        ->Threads(cores)
-        ->UseRealTime()
-        ->Unit(benchmark::kMicrosecond);
-    benchmark::RegisterBenchmark(("Compile/" + entry.provisioner).c_str(), BM_Compile,
-                                 entry.provisioner)
-        ->Unit(benchmark::kMillisecond);
   }
 }
 

@@ -5,9 +5,10 @@
 //
 //	GOOS=wasip1 GOARCH=wasm go build -trimpath -buildmode=c-shared
 //
-// Every export reads its inputs from environment variables and answers on
-// stdout (see the driver contract, ABI v1). The exports are thin wrappers around
-// pure functions so that the logic can be tested on the host.
+// Every export reads its inputs through the SDK (the call document on stdin,
+// ABI v2) and answers on stdout (see the driver contract). The exports are
+// thin wrappers around pure functions so that the logic can be tested on the
+// host.
 package main
 
 import (

@@ -1,4 +1,4 @@
-// Discoblocks driver for disk.csi.azure.com (Azure Disk CSI): the nine ABI v1
+// Discoblocks driver for disk.csi.azure.com (Azure Disk CSI): the nine contract
 // exports and the optional GetResizePolicy, each a pure function from azure.h registered with the
 // SDK, which reads the inputs, applies the outcome rules and writes the answer.
 #include "azure.h"

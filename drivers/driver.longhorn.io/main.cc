@@ -1,4 +1,4 @@
-// Discoblocks driver for driver.longhorn.io (Longhorn CSI): the nine ABI v1
+// Discoblocks driver for driver.longhorn.io (Longhorn CSI): the nine contract
 // exports, each a pure function from longhorn.h registered with the SDK, which
 // reads the inputs, applies the outcome rules and writes the answer.
 #include "longhorn.h"

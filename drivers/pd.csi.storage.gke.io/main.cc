@@ -1,5 +1,5 @@
 // Discoblocks driver for pd.csi.storage.gke.io (GCE Persistent Disk CSI): the
-// nine ABI v1 exports and the optional GetResizePolicy, each a pure function from pd.h registered
+// nine contract exports and the optional GetResizePolicy, each a pure function from pd.h registered
 // with the SDK, which reads the inputs, applies the outcome rules and writes the answer.
 #include "pd.h"
 

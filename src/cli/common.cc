@@ -34,6 +34,9 @@ void AddDriverFlags(CLI::App& command, DriverFlags& flags) {
                      "/discoblocks/modules)");
   command.add_flag("--no-module-cache", flags.no_module_cache,
                    "compile every driver at start instead of using the module cache");
+  command.add_flag("--no-preinit", flags.no_preinit,
+                   "run a v2 driver's initializer at every call instead of starting calls from "
+                   "the snapshot it leaves once at load");
   command
       .add_option("--module-cache-size", flags.module_cache_size,
                   "most bytes the module cache keeps; least recently used entries are "
@@ -162,6 +165,7 @@ std::unique_ptr<drivers::Registry> LoadRegistry(const DriverFlags& flags,
   options.module_cache = OpenModuleCache(flags, parsed->module_cache_bytes);
   options.limits = parsed->limits;
   options.max_module_bytes = parsed->max_module_bytes;
+  options.preinitialize = !flags.no_preinit;
   auto registry = drivers::Registry::Load(std::move(engine).value(), options);
   if (const auto error = registry->directory_error()) {
     if (missing == MissingDriversDir::kFail) {

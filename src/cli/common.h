@@ -24,6 +24,7 @@ struct DriverFlags {
   bool require_digests = false;             // every driver needs a driver.yaml with sha256
   std::optional<std::string> module_cache;  // else $DISCOBLOCKS_MODULE_CACHE, else ~/.cache/...
   bool no_module_cache = false;
+  bool no_preinit = false;                  // v2 drivers run their initializer at every call
   std::string module_cache_size = "512Mi";  // the cache's entries together, at most
   std::string max_module_size = "64Mi";     // a larger main.wasm is not compiled
   // The operator's per-call limits, ceilings for every driver.yaml. The time

@@ -57,8 +57,8 @@ void PrintDriversTable(const nlohmann::json& entries) {
         ++required;
         if (std::find(exports.begin(), exports.end(), spec.name) != exports.end()) ++exported;
       }
-      detail = fmt::format("{}/{} required functions: {}", exported, required,
-                           fmt::join(exports, ", "));
+      detail =
+          fmt::format("{}/{} required functions: {}", exported, required, fmt::join(exports, ", "));
     }
     if (entry.contains("last_load_error") && entry.contains("sha256")) {
       detail = "newest files did not load, this version serves: " +
@@ -119,7 +119,10 @@ int Inspect(const CommonFlags& flags, const std::string& provisioner) {
     // lowered where this driver's manifest asks for less.
     const wasm::Limits limits = driver.EffectiveLimits(registry->limits());
     doc["path"] = driver.path().string();
-    doc["initializer"] = wasm::InitializerName(info.initializer);
+    // A snapshot exports no initializer: its `_initialize` ran once, at load.
+    doc["initializer"] = driver.preinit().preinitialized
+                             ? wasm::InitializerName(wasm::InitializerKind::kInitialize)
+                             : wasm::InitializerName(info.initializer);
     doc["all_exports"] = nlohmann::json::array();
     for (const auto& e : info.exports) {
       doc["all_exports"].push_back({{"name", e.name}, {"kind", e.kind}});

@@ -115,12 +115,18 @@ nlohmann::json DriverEntryJson(const drivers::DriverEntry& entry) {
   if (!entry.reason.empty()) doc["reason"] = entry.reason;
   if (entry.driver) {
     const drivers::Driver& driver = *entry.driver;
+    doc["abi"] = static_cast<int>(driver.abi());
     doc["exports"] = ContractExports(driver);
     doc["sha256"] = driver.sha256();
     doc["size_bytes"] = driver.size_bytes();
     doc["loaded_at"] = Timestamp(driver.loaded_at());
     doc["compile_ms"] = Milliseconds(driver.module_info().compile_time);
     doc["from_module_cache"] = driver.from_cache();
+    doc["preinitialized"] = driver.preinit().preinitialized;
+    if (driver.preinit().preinitialized) doc["preinit_ms"] = Milliseconds(driver.preinit().time);
+    if (!driver.preinit().not_preinitialized.empty()) {
+      doc["not_preinitialized"] = driver.preinit().not_preinitialized;
+    }
     doc["pinned_by_manifest"] = driver.manifest() && driver.manifest()->sha256.has_value();
     if (driver.manifest() && !driver.manifest()->description.empty()) {
       doc["description"] = driver.manifest()->description;

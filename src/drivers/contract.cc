@@ -1,5 +1,7 @@
 #include "drivers/contract.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 namespace discoblocks::drivers {
@@ -114,6 +116,51 @@ Result<Environment> BuildEnvironment(Function function, const CallInputs& inputs
     }
   }
   return env;
+}
+
+Result<std::string> BuildInputDocument(Function function, const CallInputs& inputs,
+                                       const Environment& extra) {
+  const auto dump = [](const nlohmann::json& value) {
+    return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  };
+  const auto overridden = [&](std::string_view name) {
+    return std::any_of(extra.begin(), extra.end(),
+                       [&](const auto& entry) { return entry.first == name; });
+  };
+  auto env = BuildEnvironment(function, inputs);
+  if (!env) return env.error();
+  // Written member by member rather than through an nlohmann object: the objects
+  // are already parsed, and copying a Node into a new tree only to dump it
+  // doubles the work of every call.
+  std::string document = "{";
+  const auto member = [&](std::string_view name, const std::string& json) {
+    if (document.size() > 1) document += ',';
+    document += dump(std::string(name));
+    document += ':';
+    document += json;
+  };
+  const auto object_input = [&](std::string_view name) -> const std::optional<nlohmann::json>* {
+    if (name == kStorageClassJson) return &inputs.storage_class;
+    if (name == kNodeJson) return &inputs.node;
+    if (name == kPersistentVolumeJson) return &inputs.persistent_volume;
+    if (name == kVolumeAttachmentJson) return &inputs.volume_attachment;
+    return nullptr;
+  };
+  for (const auto& [name, value] : *env) {
+    if (overridden(name)) continue;
+    const std::optional<nlohmann::json>* object = object_input(name);
+    // An object input is embedded as it is; its text in `env` is the same dump.
+    member(name, object != nullptr && object->has_value() ? value : dump(value));
+  }
+  // As in the environment, the last of several extras of one name wins.
+  for (auto entry = extra.begin(); entry != extra.end(); ++entry) {
+    const bool replaced_later = std::any_of(std::next(entry), extra.end(), [&](const auto& later) {
+      return later.first == entry->first;
+    });
+    if (!replaced_later) member(entry->first, dump(entry->second));
+  }
+  document += '}';
+  return document;
 }
 
 }  // namespace discoblocks::drivers

@@ -1,6 +1,8 @@
-// The driver contract (ABI v1, see docs/driver-abi.md): the nine required
-// functions and the optional ones, the environment each one reads, and the shape
-// of what each one prints.
+// The driver contract (ABI v1 and v2, see docs/driver-abi.md): the nine required
+// functions and the optional ones, the inputs each one reads, and the shape of
+// what each one prints. The two ABIs differ only in how inputs arrive: v1 as
+// environment variables, v2 as one JSON object on stdin whose member names are
+// v1's variable names.
 #pragma once
 
 #include <array>
@@ -17,9 +19,15 @@
 
 namespace discoblocks::drivers {
 
-// The contract versions a driver may be written against. One so far; a later
-// version is added here while the older ones keep loading.
-inline constexpr std::array<int, 1> kSupportedAbiVersions{1};
+// The contract versions a driver may be written against. A later version is
+// added here while the older ones keep loading.
+inline constexpr std::array<int, 2> kSupportedAbiVersions{1, 2};
+
+enum class Abi { kV1 = 1, kV2 = 2 };
+
+// A module declares ABI v2 by exporting a function of this name (no parameters,
+// no results, never called); without it, a module is ABI v1.
+inline constexpr std::string_view kAbiV2Marker = "discoblocks_abi_v2";
 
 enum class Function {
   kIsStorageClassValid,
@@ -83,5 +91,14 @@ using Environment = std::vector<std::pair<std::string, std::string>>;
 // The environment a call of `function` gets: exactly the contract's variables,
 // objects as compact JSON. A missing required input is an error naming it.
 Result<Environment> BuildEnvironment(Function function, const CallInputs& inputs);
+
+// The stdin of an ABI v2 call of `function`: one JSON object with a member per
+// contract variable. Objects are embedded as JSON values; every other value
+// (names, and v1's "" for a missing attachment) is a JSON string. `extra`
+// (CallOptions::extra_env) is added as strings, replacing a contract variable of
+// the same name, so a driver reads exactly the text it would read from the
+// environment under v1. Invalid UTF-8 is replaced, as in BuildEnvironment.
+Result<std::string> BuildInputDocument(Function function, const CallInputs& inputs,
+                                       const Environment& extra);
 
 }  // namespace discoblocks::drivers

@@ -51,6 +51,25 @@ struct LoadOptions {
   ModuleCache* module_cache = nullptr;
   // A main.wasm larger than this is refused, naming its size and the limit.
   std::uint64_t max_module_bytes = kDefaultMaxModuleBytes;
+  // For a v2 driver: run its initializer once, here, and serve every call from
+  // the snapshot it leaves (wasm/preinit.h), each call still in a fresh
+  // instance. The initializer runs within `initializer_limits` (the operator's
+  // per-call limits), lowered by the driver.yaml as a call's are. A driver that
+  // cannot be snapshotted runs as before, initializer at every call, and
+  // preinit() says why.
+  bool preinitialize = false;
+  wasm::Limits initializer_limits;
+};
+
+// Whether calls start from a snapshot, and if not why.
+struct PreinitReport {
+  bool preinitialized = false;
+  // Empty when preinitialized or not asked for (v1, or LoadOptions::preinitialize
+  // false); else the wasm::NoSnapshot name and the reason, e.g.
+  // "initializer-failed: cannot snapshot: _initialize trapped: ...".
+  std::string not_preinitialized;
+  // Making the snapshot, or taking it from the module cache.
+  std::chrono::nanoseconds time{0};
 };
 
 class Driver {
@@ -77,6 +96,9 @@ class Driver {
   // Whether the compiled module came from the on-disk cache.
   [[nodiscard]] bool from_cache() const { return from_cache_; }
   [[nodiscard]] bool Exports(Function function) const;
+  // The contract version the module declares (kAbiV2Marker), v1 otherwise.
+  [[nodiscard]] Abi abi() const { return abi_; }
+  [[nodiscard]] const PreinitReport& preinit() const { return preinit_; }
 
   // Runs one function per the contract. Never throws.
   [[nodiscard]] Outcome Call(Function function, const CallInputs& inputs,
@@ -91,6 +113,8 @@ class Driver {
   std::chrono::system_clock::time_point loaded_at_;
   std::optional<Manifest> manifest_;
   bool from_cache_ = false;
+  Abi abi_ = Abi::kV1;
+  PreinitReport preinit_;
   std::shared_ptr<const wasm::Module> module_;
 };
 

@@ -56,20 +56,51 @@ bool IsSha256Hex(std::string_view text) {
          });
 }
 
-std::string EntryName(std::string_view wasm_sha256, const std::string& fingerprint) {
-  return Sha256Hex(std::string(wasm_sha256) + "\n" + fingerprint) + std::string(kEntrySuffix);
+// Entries of snapshots carry a magic line of their own and one more field, so
+// that neither kind can be taken for the other, and plain entries keep the
+// format they had before snapshots existed.
+constexpr std::string_view kSnapshotMagic = "DISCOBLOCKS-MODULE-CACHE preinit-v1";
+constexpr std::string_view kSnapshotNameTag = "\npreinit-v1";
+
+std::string EntryName(std::string_view wasm_sha256, const std::string& fingerprint, bool snapshot) {
+  return Sha256Hex(std::string(wasm_sha256) + "\n" + fingerprint +
+                   std::string(snapshot ? kSnapshotNameTag : "")) +
+         std::string(kEntrySuffix);
 }
 
-std::string Header(std::string_view wasm_sha256, const std::string& fingerprint,
-                   std::string_view payload) {
-  return fmt::format("{}\nwasm-sha256 {}\nengine {}\npayload-length {}\npayload-sha256 {}\n\n",
-                     kMagic, wasm_sha256, fingerprint, payload.size(), Sha256Hex(payload));
+}  // namespace
+
+struct ModuleCache::EntryIdentity {
+  std::string_view wasm_sha256;
+  std::string fingerprint;
+  bool snapshot = false;
+  // A snapshot's: written to its header, and read back from it on a hit.
+  wasm::ModuleExtras extras;
+};
+
+namespace {
+
+std::string Header(const ModuleCache::EntryIdentity& identity, std::string_view payload) {
+  const std::string clock =
+      identity.snapshot ? fmt::format("monotonic-base-ns {}\n", identity.extras.monotonic_base_ns)
+                        : std::string();
+  return fmt::format("{}\nwasm-sha256 {}\nengine {}\n{}payload-length {}\npayload-sha256 {}\n\n",
+                     identity.snapshot ? kSnapshotMagic : kMagic, identity.wasm_sha256,
+                     identity.fingerprint, clock, payload.size(), Sha256Hex(payload));
+}
+
+template <typename T>
+bool ParseNumber(std::string_view text, T& value) {
+  return !text.empty() &&
+         std::from_chars(text.data(), text.data() + text.size(), value).ec == std::errc() &&
+         std::to_string(value) == text;
 }
 
 // Checks an entry against the module and engine asked for. Returns why it cannot
-// be used, or nullopt with `payload` set to the serialized module.
-std::optional<std::string> Verify(std::string_view entry, std::string_view wasm_sha256,
-                                  const std::string& fingerprint, std::string_view* payload) {
+// be used, or nullopt with `payload` set to the serialized module (and, for a
+// snapshot, identity.extras to its header's).
+std::optional<std::string> Verify(std::string_view entry, ModuleCache::EntryIdentity& identity,
+                                  std::string_view* payload) {
   auto next_line = [&entry]() -> std::optional<std::string_view> {
     const auto end = entry.find('\n');
     if (end > 4096) return std::nullopt;  // also when there is none (npos)
@@ -82,27 +113,36 @@ std::optional<std::string> Verify(std::string_view entry, std::string_view wasm_
     if (!line || !line->starts_with(key) || !line->substr(key.size()).starts_with(' ')) return {};
     return line->substr(key.size() + 1);
   };
-  if (next_line() != kMagic) return "corrupt: not a module cache entry (bad magic line)";
+  if (next_line() != (identity.snapshot ? kSnapshotMagic : kMagic)) {
+    return "corrupt: not a module cache entry of this kind (bad magic line)";
+  }
   const auto wasm = field("wasm-sha256");
   const auto engine = field("engine");
+  const std::optional<std::string_view> clock =
+      identity.snapshot ? field("monotonic-base-ns") : std::optional<std::string_view>("0");
   const auto length_text = field("payload-length");
   const auto payload_sha256 = field("payload-sha256");
   const auto blank = next_line();
   std::size_t length = 0;
-  if (!wasm || !engine || !length_text || !payload_sha256 || blank != "" ||
-      std::from_chars(length_text->data(), length_text->data() + length_text->size(), length).ec !=
-          std::errc()) {
+  std::int64_t monotonic_base_ns = 0;
+  if (!wasm || !engine || !clock || !length_text || !payload_sha256 || blank != "" ||
+      !ParseNumber(*length_text, length) || !ParseNumber(*clock, monotonic_base_ns) ||
+      monotonic_base_ns < 0) {
     return "corrupt: malformed header";
   }
-  if (*wasm != wasm_sha256) return fmt::format("corrupt: the entry is for module {}", *wasm);
-  if (*engine != fingerprint) {
-    return fmt::format("different engine settings (entry: {}; engine: {})", *engine, fingerprint);
+  if (*wasm != identity.wasm_sha256) {
+    return fmt::format("corrupt: the entry is for module {}", *wasm);
+  }
+  if (*engine != identity.fingerprint) {
+    return fmt::format("different engine settings (entry: {}; engine: {})", *engine,
+                       identity.fingerprint);
   }
   if (entry.size() != length) {
     return fmt::format("corrupt: payload is {} bytes, the header says {}", entry.size(), length);
   }
   if (Sha256Hex(entry) != *payload_sha256) return "corrupt: payload does not match its sha256";
   *payload = entry;
+  identity.extras = {.monotonic_base_ns = monotonic_base_ns, .preinitialized = identity.snapshot};
   return std::nullopt;
 }
 
@@ -303,7 +343,12 @@ void ModuleCache::Evict() {
 
 std::filesystem::path ModuleCache::EntryPath(const wasm::Engine& engine,
                                              std::string_view wasm_sha256_hex) const {
-  return dir_ / EntryName(wasm_sha256_hex, engine.Fingerprint());
+  return dir_ / EntryName(wasm_sha256_hex, engine.Fingerprint(), false);
+}
+
+std::filesystem::path ModuleCache::SnapshotEntryPath(const wasm::Engine& engine,
+                                                     std::string_view wasm_sha256_hex) const {
+  return dir_ / EntryName(wasm_sha256_hex, engine.Fingerprint(), true);
 }
 
 std::shared_ptr<std::mutex> ModuleCache::LockFor(const std::string& entry_name) {
@@ -351,54 +396,44 @@ Status ModuleCache::WriteEntry(const std::string& entry_name, const std::string&
   return {};
 }
 
-Result<CacheLoad> ModuleCache::LoadOrCompile(std::shared_ptr<wasm::Engine> engine,
-                                             std::string_view wasm_bytes,
-                                             std::string_view wasm_sha256_hex) {
-  if (!IsSha256Hex(wasm_sha256_hex)) {
-    return MakeError(
-        fmt::format("module cache: \"{}\" is not a lowercase hex sha256 digest", wasm_sha256_hex));
-  }
-  const std::string fingerprint = engine->Fingerprint();
-  const std::string name = EntryName(wasm_sha256_hex, fingerprint);
-  const std::shared_ptr<std::mutex> entry_mutex = LockFor(name);
-  const std::lock_guard lock(*entry_mutex);
-
+CacheLoad ModuleCache::Lookup(const std::shared_ptr<wasm::Engine>& engine, const std::string& name,
+                              EntryIdentity& identity) {
   CacheLoad load;
   ReadOutcome entry = ReadEntry(dir_fd_, name);
-  if (!entry.absent) {
-    std::string problem = std::move(entry.problem);
-    std::string_view payload;
-    if (problem.empty()) {
-      if (auto bad = Verify(entry.bytes, wasm_sha256_hex, fingerprint, &payload)) {
-        problem = std::move(*bad);
-      } else if (auto module = wasm::Module::Deserialize(engine, payload); module) {
-        ++hits_;
-        // Recently used, for this process's evictions and (through the
-        // modification time) the next process's.
-        MarkUsed(name);
-        ::utimensat(dir_fd_, name.c_str(), nullptr, AT_SYMLINK_NOFOLLOW);
-        load.module = std::move(module).value();
-        load.result = CacheResult::kHit;
-        load.from_cache = true;
-        return load;
-      } else {
-        problem = module.error().message;
-      }
+  if (entry.absent) return load;
+  std::string problem = std::move(entry.problem);
+  std::string_view payload;
+  if (problem.empty()) {
+    if (auto bad = Verify(entry.bytes, identity, &payload)) {
+      problem = std::move(*bad);
+    } else if (auto module = wasm::Module::Deserialize(engine, payload, identity.extras); module) {
+      ++hits_;
+      // Recently used, for this process's evictions and (through the
+      // modification time) the next process's.
+      MarkUsed(name);
+      ::utimensat(dir_fd_, name.c_str(), nullptr, AT_SYMLINK_NOFOLLOW);
+      load.module = std::move(module).value();
+      load.result = CacheResult::kHit;
+      load.from_cache = true;
+      return load;
+    } else {
+      problem = module.error().message;
     }
-    load.result = CacheResult::kRebuilt;
-    load.reason = std::move(problem);
-    spdlog::warn("module cache: entry {} not used ({}); compiling {} again", (dir_ / name).string(),
-                 load.reason, wasm_sha256_hex);
   }
-  ++(load.result == CacheResult::kRebuilt ? rebuilt_ : misses_);
+  load.result = CacheResult::kRebuilt;
+  load.reason = std::move(problem);
+  spdlog::warn("module cache: entry {} not used ({}); {} {} again", (dir_ / name).string(),
+               load.reason, identity.snapshot ? "pre-initializing" : "compiling",
+               identity.wasm_sha256);
+  return load;
+}
 
-  auto compiled = wasm::Module::Compile(std::move(engine), wasm_bytes);
-  if (!compiled) return compiled.error();
-  load.module = std::move(compiled).value();
-  auto serialized = load.module->Serialize();
+void ModuleCache::Store(const std::string& name, const EntryIdentity& identity,
+                        const wasm::Module& module) {
+  auto serialized = module.Serialize();
   Status written = serialized ? Status() : Status(serialized.error());
   if (serialized) {
-    const std::string contents = Header(wasm_sha256_hex, fingerprint, *serialized) + *serialized;
+    const std::string contents = Header(identity, *serialized) + *serialized;
     written = contents.size() > options_.max_bytes
                   ? Status(MakeError(fmt::format("it is {} bytes, above the cache's whole limit of "
                                                  "{} bytes",
@@ -406,12 +441,60 @@ Result<CacheLoad> ModuleCache::LoadOrCompile(std::shared_ptr<wasm::Engine> engin
                   : WriteEntry(name, contents);
   }
   if (!written) {
-    spdlog::warn("module cache: cannot store {} ({}); using the compiled module anyway",
-                 wasm_sha256_hex, written.error().message);
-    return load;
+    spdlog::warn("module cache: cannot store {}{} ({}); using the {} module anyway",
+                 identity.wasm_sha256, identity.snapshot ? "'s snapshot" : "",
+                 written.error().message, identity.snapshot ? "pre-initialized" : "compiled");
+    return;
   }
   MarkUsed(name);
   Evict();
+}
+
+Result<CacheLoad> ModuleCache::LoadOrCompile(std::shared_ptr<wasm::Engine> engine,
+                                             std::string_view wasm_bytes,
+                                             std::string_view wasm_sha256_hex) {
+  if (!IsSha256Hex(wasm_sha256_hex)) {
+    return MakeError(
+        fmt::format("module cache: \"{}\" is not a lowercase hex sha256 digest", wasm_sha256_hex));
+  }
+  EntryIdentity identity{wasm_sha256_hex, engine->Fingerprint(), false, {}};
+  const std::string name = EntryName(wasm_sha256_hex, identity.fingerprint, false);
+  const std::shared_ptr<std::mutex> entry_mutex = LockFor(name);
+  const std::lock_guard lock(*entry_mutex);
+
+  CacheLoad load = Lookup(engine, name, identity);
+  if (load.module) return load;
+  ++(load.result == CacheResult::kRebuilt ? rebuilt_ : misses_);
+  auto compiled = wasm::Module::Compile(std::move(engine), wasm_bytes);
+  if (!compiled) return compiled.error();
+  load.module = std::move(compiled).value();
+  Store(name, identity, *load.module);
+  return load;
+}
+
+Result<CacheLoad, wasm::PreinitError> ModuleCache::LoadOrPreinitialize(
+    std::shared_ptr<wasm::Engine> engine, std::string_view wasm_sha256_hex,
+    const Preinitializer& preinitialize) {
+  if (!IsSha256Hex(wasm_sha256_hex)) {
+    return wasm::PreinitError{
+        .reason = wasm::NoSnapshot::kInvalidModule,
+        .message = fmt::format("module cache: \"{}\" is not a lowercase hex sha256 digest",
+                               wasm_sha256_hex),
+        .initializer = {}};
+  }
+  EntryIdentity identity{wasm_sha256_hex, engine->Fingerprint(), true, {}};
+  const std::string name = EntryName(wasm_sha256_hex, identity.fingerprint, true);
+  const std::shared_ptr<std::mutex> entry_mutex = LockFor(name);
+  const std::lock_guard lock(*entry_mutex);
+
+  CacheLoad load = Lookup(engine, name, identity);
+  if (load.module) return load;
+  ++(load.result == CacheResult::kRebuilt ? rebuilt_ : misses_);
+  auto made = preinitialize();
+  if (!made) return made.error();
+  identity.extras = made->extras;
+  load.module = std::move(made->module);
+  Store(name, identity, *load.module);
   return load;
 }
 

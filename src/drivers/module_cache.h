@@ -27,6 +27,7 @@
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -36,6 +37,7 @@
 #include "util/result.h"
 #include "wasm/engine.h"
 #include "wasm/module.h"
+#include "wasm/preinit.h"
 
 namespace discoblocks::drivers {
 
@@ -88,12 +90,33 @@ class ModuleCache {
   Result<CacheLoad> LoadOrCompile(std::shared_ptr<wasm::Engine> engine, std::string_view wasm_bytes,
                                   std::string_view wasm_sha256_hex);
 
+  // Makes a module's pre-initialized snapshot (wasm::PreInitialize) on a miss.
+  using Preinitializer = std::function<Result<wasm::Preinitialized, wasm::PreinitError>()>;
+
+  // Like LoadOrCompile, for the pre-initialized snapshot of the module whose
+  // wasm has `wasm_sha256_hex`: an entry of its own, whose header also keeps
+  // the extras the snapshot needs (its monotonic clock base). On a miss,
+  // `preinitialize` makes it; its refusal is returned as it is and nothing is
+  // written, so a module that cannot be snapshotted is tried again at its next
+  // load (refusals are quick: the module's layout, or its initializer failing).
+  Result<CacheLoad, wasm::PreinitError> LoadOrPreinitialize(std::shared_ptr<wasm::Engine> engine,
+                                                            std::string_view wasm_sha256_hex,
+                                                            const Preinitializer& preinitialize);
+
+  // Which entry: the module compiled from the wasm, or its snapshot. Defined
+  // and used in module_cache.cc only.
+  struct EntryIdentity;
+
   [[nodiscard]] const std::filesystem::path& directory() const { return dir_; }
   // Where the entry for this module and engine lives (it may not exist).
   [[nodiscard]] std::filesystem::path EntryPath(const wasm::Engine& engine,
                                                 std::string_view wasm_sha256_hex) const;
+  // Where the entry for its pre-initialized snapshot lives (it may not exist).
+  [[nodiscard]] std::filesystem::path SnapshotEntryPath(const wasm::Engine& engine,
+                                                        std::string_view wasm_sha256_hex) const;
 
-  // Counts of LoadOrCompile calls by CacheResult, e.g. for metrics.
+  // Counts of LoadOrCompile and LoadOrPreinitialize calls by CacheResult, e.g.
+  // for metrics (a refused snapshot counts as a miss).
   [[nodiscard]] std::uint64_t hits() const { return hits_.load(); }
   [[nodiscard]] std::uint64_t misses() const { return misses_.load(); }
   [[nodiscard]] std::uint64_t rebuilt() const { return rebuilt_.load(); }
@@ -106,6 +129,14 @@ class ModuleCache {
  private:
   ModuleCache(std::filesystem::path dir, int dir_fd, ModuleCacheOptions options);
   std::shared_ptr<std::mutex> LockFor(const std::string& entry_name);
+  // The entry `name` deserialized when it is valid for `identity` (a hit,
+  // counted; a snapshot's extras read into `identity`). Otherwise a load with no
+  // module, and result kMiss (no entry) or kRebuilt (why not in `reason`, logged).
+  CacheLoad Lookup(const std::shared_ptr<wasm::Engine>& engine, const std::string& name,
+                   EntryIdentity& identity);
+  // Writes `module` into entry `name` and keeps within the limit; a failure is
+  // logged, not returned.
+  void Store(const std::string& name, const EntryIdentity& identity, const wasm::Module& module);
   Status WriteEntry(const std::string& entry_name, const std::string& contents);
   void MarkUsed(const std::string& entry_name);
   // Removes least recently used entries until the rest fit within the limit.

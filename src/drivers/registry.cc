@@ -103,6 +103,8 @@ std::vector<Attempt> LoadFolders(const std::shared_ptr<wasm::Engine>& engine,
   load_options.require_digest = options.require_digest;
   load_options.module_cache = options.module_cache.get();
   load_options.max_module_bytes = options.max_module_bytes;
+  load_options.preinitialize = options.preinitialize;
+  load_options.initializer_limits = options.limits;
   const auto failures = RunInParallel(attempts.size(), options.parallelism, [&](std::size_t i) {
     Attempt& attempt = attempts[i];
     if (!attempt.folder.stamp.module.exists) return;
@@ -175,6 +177,10 @@ Slot Apply(const Slot* previous, Attempt attempt, spdlog::level::level_enum fail
                                        : std::vector<std::string>{};
     for (const std::string& warning : entry.warnings) {
       spdlog::warn("driver {}: {}", entry.provisioner, warning);
+    }
+    // Driver::Load has logged it.
+    if (const std::string& why = driver.preinit().not_preinitialized; !why.empty()) {
+      entry.warnings.push_back("not pre-initialized, every call runs the initializer: " + why);
     }
     if (had) {
       spdlog::info("driver {} replaced: sha256 {} -> {}{}", entry.provisioner, ShortDigest(*had),

@@ -74,6 +74,9 @@ struct RegistryOptions {
   wasm::Limits limits;
   // Largest main.wasm compiled; a bigger one fails to load (LoadOptions).
   std::uint64_t max_module_bytes = kDefaultMaxModuleBytes;
+  // Serve v2 drivers' calls from a snapshot taken after their initializer,
+  // which runs within `limits` (LoadOptions::preinitialize).
+  bool preinitialize = false;
 };
 
 struct WatchOptions {

@@ -11,8 +11,10 @@ namespace discoblocks::drivers {
 void RegisterRegistryMetrics(metrics::Registry& metrics, const Registry& registry,
                              const ModuleCache* cache) {
   auto& by_state = metrics.Gauge("discoblocks_drivers", "Driver folders by state.");
-  auto& info = metrics.Gauge("discoblocks_driver_info",
-                             "One series per driver folder: its state and the sha256 serving.");
+  auto& info = metrics.Gauge(
+      "discoblocks_driver_info",
+      "One series per driver folder: its state, and the sha256, contract version (abi) and "
+      "whether calls start from a snapshot (preinitialized) of the version serving.");
   auto& loaded_at = metrics.Gauge("discoblocks_driver_loaded_timestamp_seconds",
                                   "When the version serving was loaded (Unix time).");
   auto& failures = metrics.Counter("discoblocks_driver_load_failures_total",
@@ -51,7 +53,10 @@ void RegisterRegistryMetrics(metrics::Registry& metrics, const Registry& registr
       const metrics::Labels labels{{"provisioner", entry.provisioner}};
       info.Set({{"provisioner", entry.provisioner},
                 {"state", state},
-                {"sha256", entry.driver ? entry.driver->sha256() : ""}},
+                {"sha256", entry.driver ? entry.driver->sha256() : ""},
+                {"abi", entry.driver ? std::to_string(static_cast<int>(entry.driver->abi())) : ""},
+                {"preinitialized",
+                 entry.driver && entry.driver->preinit().preinitialized ? "true" : "false"}},
                1);
       if (entry.driver) {
         loaded_at.Set(

@@ -1,4 +1,5 @@
-// What the host keeps for one running call: its deadline and captured output.
+// What the host keeps for one running call: its deadline, captured output and
+// monotonic clock.
 // The store's data pointer points here, so host functions and callbacks that run
 // inside the call can reach it. Internal to src/wasm/.
 #pragma once
@@ -7,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace discoblocks::wasm {
 
@@ -35,8 +37,21 @@ struct CallState {
 
   std::chrono::steady_clock::time_point deadline;
   std::atomic<bool> timed_out{false};
+  // Standard input (RunRequest::input) and how much of it fd_read has consumed.
+  std::string_view input;
+  std::size_t input_pos = 0;
   OutputCapture out;
   OutputCapture err;
+
+  // The module's WASI monotonic clock (wasi_clock.h) reads
+  // monotonic_base_ns + (now - started). The base is 0 for a module run from its
+  // start; a pre-initialized module's base lies past every reading its
+  // initializer made, so that its clock never goes backwards.
+  std::chrono::steady_clock::time_point started;
+  std::int64_t monotonic_base_ns = 0;
+  // The largest monotonic reading returned so far (0 before any): the base of a
+  // snapshot taken at the end of this run must exceed it.
+  std::int64_t monotonic_max_ns = 0;
 };
 
 }  // namespace discoblocks::wasm

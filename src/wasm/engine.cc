@@ -6,6 +6,8 @@
 #include <fmt/format.h>
 
 #include "wasm/engine_impl.h"
+#include "wasm/wasi_clock.h"
+#include "wasm/wasi_input.h"
 #include "wasm/wasi_output.h"
 #include "wasm/wasi_poll.h"
 
@@ -74,10 +76,10 @@ std::string Engine::Fingerprint() const {
   const EngineOptions& o = impl_->options;
   return fmt::format(
       "wasmtime={};target={}-{};max_stack={};epoch_tick_ms={};epoch={:d};threads={:d};"
-      "pooling={:d};pool_instances={};keep_resident={};opt={}",
+      "pooling={:d};pool_instances={};keep_resident={};table_keep_resident={};opt={}",
       WasmtimeVersion(), kArch, kOs, o.max_stack_bytes, o.epoch_tick.count(), kEpochInterruption,
       kWasmThreads, o.pooling_allocator, o.max_concurrent_instances, o.keep_resident_bytes,
-      o.opt_level);
+      o.table_keep_resident_bytes, o.opt_level);
 }
 
 Result<std::shared_ptr<Engine>> Engine::Create(const EngineOptions& options) {
@@ -105,6 +107,8 @@ Result<std::shared_ptr<Engine>> Engine::Create(const EngineOptions& options) {
         pool, static_cast<std::size_t>(kMaxTableElements));
     wasmtime_pooling_allocation_config_linear_memory_keep_resident_set(pool,
                                                                        options.keep_resident_bytes);
+    wasmtime_pooling_allocation_config_table_keep_resident_set(pool,
+                                                               options.table_keep_resident_bytes);
     wasmtime_pooling_allocation_strategy_set(config, pool);
     wasmtime_pooling_allocation_config_delete(pool);
   }
@@ -126,6 +130,8 @@ Result<std::shared_ptr<Engine>> Engine::Create(const EngineOptions& options) {
     return defined.error();
   }
   if (auto defined = DefineCapturedOutput(impl->linker.get()); !defined) return defined.error();
+  if (auto defined = DefineCallInput(impl->linker.get()); !defined) return defined.error();
+  if (auto defined = DefineContinuousClock(impl->linker.get()); !defined) return defined.error();
   wasmtime_linker_allow_shadowing(impl->linker.get(), false);
 
   Impl* raw = impl.get();

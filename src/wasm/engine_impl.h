@@ -19,8 +19,10 @@ struct Engine::Impl {
   EngineOptions options;
   EnginePtr engine;
   // WASI preview 1, with poll_oneoff replaced by a deadline-aware version
-  // (wasi_poll.h) and fd_write by one that captures output directly
-  // (wasi_output.h). Only read after construction, so shared by all threads.
+  // (wasi_poll.h), fd_write by one that captures output directly
+  // (wasi_output.h) and clock_time_get by one whose monotonic clock continues
+  // from a snapshot's (wasi_clock.h). Only read after construction, so shared
+  // by all threads.
   LinkerPtr linker;
 
   std::mutex ticker_mutex;

@@ -99,7 +99,7 @@ bool Module::Exports(std::string_view name) const {
 }
 
 Result<std::shared_ptr<const Module>> Module::Compile(std::shared_ptr<Engine> engine,
-                                                      std::string_view bytes) {
+                                                      std::string_view bytes, ModuleExtras extras) {
   if (bytes.empty()) return MakeError("empty file: not a WebAssembly module");
   const auto started = std::chrono::steady_clock::now();
   auto impl = std::make_unique<Impl>();
@@ -113,11 +113,12 @@ Result<std::shared_ptr<const Module>> Module::Compile(std::shared_ptr<Engine> en
     return MakeError("does not compile: " + MessageOf(error.get()));
   }
   impl->module.reset(module);
-  return Link(std::move(impl), started, /*from_cache=*/false);
+  return Link(std::move(impl), started, /*from_cache=*/false, extras);
 }
 
 Result<std::shared_ptr<const Module>> Module::Deserialize(std::shared_ptr<Engine> engine,
-                                                          std::string_view bytes) {
+                                                          std::string_view bytes,
+                                                          ModuleExtras extras) {
   if (bytes.empty()) return MakeError("cached module does not deserialize: no bytes");
   const auto started = std::chrono::steady_clock::now();
   auto impl = std::make_unique<Impl>();
@@ -131,7 +132,7 @@ Result<std::shared_ptr<const Module>> Module::Deserialize(std::shared_ptr<Engine
     return MakeError("cached module does not deserialize: " + MessageOf(error.get()));
   }
   impl->module.reset(module);
-  return Link(std::move(impl), started, /*from_cache=*/true);
+  return Link(std::move(impl), started, /*from_cache=*/true, extras);
 }
 
 Result<std::string> Module::Serialize() const {
@@ -146,7 +147,7 @@ Result<std::string> Module::Serialize() const {
 
 Result<std::shared_ptr<const Module>> Module::Link(std::unique_ptr<Impl> impl,
                                                    std::chrono::steady_clock::time_point started,
-                                                   bool from_cache) {
+                                                   bool from_cache, const ModuleExtras& extras) {
   wasmtime_instance_pre_t* instance_pre = nullptr;
   if (const ErrorPtr error(wasmtime_linker_instantiate_pre(impl->engine->impl().linker.get(),
                                                            impl->module.get(), &instance_pre));
@@ -159,6 +160,8 @@ Result<std::shared_ptr<const Module>> Module::Link(std::unique_ptr<Impl> impl,
   ModuleInfo info = Describe(impl->module.get());
   info.compile_time = std::chrono::steady_clock::now() - started;
   info.from_cache = from_cache;
+  info.preinitialized = extras.preinitialized;
+  info.monotonic_base_ns = extras.monotonic_base_ns;
   return std::shared_ptr<const Module>(new Module(std::move(impl), std::move(info)));
 }
 

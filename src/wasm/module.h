@@ -39,6 +39,20 @@ struct ModuleInfo {
   // Time to build this Module: compiling, or deserializing when from_cache.
   std::chrono::nanoseconds compile_time{0};
   bool from_cache = false;  // made by Deserialize rather than Compile
+  // Built from a snapshot (preinit.h): its initializer already ran, and calls
+  // start in the state it left. Such a module exports no initializer.
+  bool preinitialized = false;
+  // Where the module's WASI monotonic clock starts at every call (wasi_clock.h).
+  std::int64_t monotonic_base_ns = 0;
+};
+
+// What the host knows of a module beyond its bytes. Defaults describe a module
+// run from its start.
+struct ModuleExtras {
+  // For a snapshot: past every monotonic reading its initializer made, so that
+  // a call's clock continues from the initializer's.
+  std::int64_t monotonic_base_ns = 0;
+  bool preinitialized = false;
 };
 
 class Module {
@@ -47,7 +61,8 @@ class Module {
   // (WASI preview 1 only). Fails with Wasmtime's reason when the bytes are not a
   // valid module or an import cannot be satisfied.
   static Result<std::shared_ptr<const Module>> Compile(std::shared_ptr<Engine> engine,
-                                                       std::string_view bytes);
+                                                       std::string_view bytes,
+                                                       ModuleExtras extras = {});
 
   // Rebuilds a module from what Serialize produced, skipping compilation, then links
   // it like Compile. UNSAFE on untrusted bytes: Wasmtime maps them as machine code
@@ -56,8 +71,11 @@ class Module {
   // Wasmtime refuses, as an error, artifacts from another Wasmtime version or
   // with settings it checks; key stored bytes on Engine::Fingerprint, which
   // covers every setting, rather than rely on that check.
+  // A serialized artifact does not carry the extras: pass those the module was
+  // compiled with.
   static Result<std::shared_ptr<const Module>> Deserialize(std::shared_ptr<Engine> engine,
-                                                           std::string_view bytes);
+                                                           std::string_view bytes,
+                                                           ModuleExtras extras = {});
 
   // The compiled artifact, for Deserialize with an engine of the same fingerprint.
   [[nodiscard]] Result<std::string> Serialize() const;
@@ -73,7 +91,8 @@ class Module {
   // failure, including every breach of a limit, is described in the result.
   [[nodiscard]] RunResult Run(const RunRequest& request) const;
 
-  struct Impl;
+  struct Impl;  // Defined in module_impl.h, visible to src/wasm/ only.
+  [[nodiscard]] const Impl& impl() const { return *impl_; }
 
  private:
   Module(std::unique_ptr<Impl> impl, ModuleInfo info);
@@ -81,7 +100,7 @@ class Module {
   // imports and describe the module.
   static Result<std::shared_ptr<const Module>> Link(std::unique_ptr<Impl> impl,
                                                     std::chrono::steady_clock::time_point started,
-                                                    bool from_cache);
+                                                    bool from_cache, const ModuleExtras& extras);
   std::unique_ptr<Impl> impl_;
   ModuleInfo info_;
 };

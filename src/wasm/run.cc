@@ -1,4 +1,5 @@
-// Module::Run: one call in a fresh store and instance, under the call's limits.
+// Module::Run and RunInStore: one call in a fresh store and instance, under the
+// call's limits.
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -51,8 +52,9 @@ wasmtime_error_t* OnEpochDeadline(const wasmtime_context_t* /*context*/, void* d
 }
 
 // Builds the call's WASI context: only the given environment and argv[0]; no
-// preopened directories, no network. Wasmtime's defaults give an empty stdin;
-// stdout and stderr are written by our fd_write (wasi_output.h) into `state`.
+// preopened directories, no network. stdin is read by our fd_read (wasi_input.h)
+// from the request's input; stdout and stderr are written by our fd_write
+// (wasi_output.h) into `state`.
 WasiConfigPtr MakeWasiConfig(const RunRequest& request) {
   WasiConfigPtr config(wasi_config_new());
   const char* argv[] = {request.program_name.c_str()};
@@ -174,10 +176,20 @@ std::string_view RunStatusName(RunStatus status) {
 }
 
 RunResult Module::Run(const RunRequest& request) const {
+  return RunInStore(*this, request, nullptr);
+}
+
+RunResult RunInStore(const Module& module, const RunRequest& request,
+                     const AfterInitializer* after_initializer) {
+  const ModuleInfo& info = module.info();
+  const Module::Impl& impl = module.impl();
   const auto started = Clock::now();
   RunResult result;
   CallState state(DeadlineAfter(started, request.limits.time), request.limits.stdout_bytes,
                   request.limits.stderr_bytes);
+  state.started = started;
+  state.monotonic_base_ns = info.monotonic_base_ns;
+  const bool initializer_only = after_initializer != nullptr && request.export_name.empty();
   auto finish = [&]() -> RunResult {
     result.stdout_data = state.out.Take();
     result.stderr_data = state.err.Take();
@@ -193,14 +205,14 @@ RunResult Module::Run(const RunRequest& request) const {
   };
 
   const auto exported =
-      std::find_if(info_.exports.begin(), info_.exports.end(),
+      std::find_if(info.exports.begin(), info.exports.end(),
                    [&](const ExportInfo& e) { return e.name == request.export_name; });
-  if (exported == info_.exports.end()) {
+  if (!initializer_only && exported == info.exports.end()) {
     return fail({RunStatus::kMissingExport,
                  fmt::format("the module does not export {}", request.export_name)},
                 false);
   }
-  if (!exported->nullary_func) {
+  if (!initializer_only && !exported->nullary_func) {
     return fail({RunStatus::kMissingExport,
                  fmt::format("the module exports {}, but not as a function without parameters "
                              "and results",
@@ -208,15 +220,15 @@ RunResult Module::Run(const RunRequest& request) const {
                 false);
   }
 
-  if (info_.initial_memory_bytes > request.limits.memory_bytes) {
+  if (info.initial_memory_bytes > request.limits.memory_bytes) {
     return fail({RunStatus::kMemoryLimit,
                  fmt::format("the module's initial memory of {} MiB is above the memory limit of "
                              "{} MiB",
-                             info_.initial_memory_bytes >> 20, request.limits.memory_bytes >> 20)},
+                             info.initial_memory_bytes >> 20, request.limits.memory_bytes >> 20)},
                 false);
   }
 
-  StorePtr store(wasmtime_store_new(impl_->engine->impl().engine.get(), &state, nullptr));
+  StorePtr store(wasmtime_store_new(impl.engine->impl().engine.get(), &state, nullptr));
   wasmtime_context_t* context = wasmtime_store_context(store.get());
   // Wasmtime reads a negative limit as none at all, so a limit past int64 is held there.
   const auto memory_limit = static_cast<std::int64_t>(std::min<std::uint64_t>(
@@ -243,8 +255,8 @@ RunResult Module::Run(const RunRequest& request) const {
   wasmtime_instance_t instance;
   {
     wasm_trap_t* raw_trap = nullptr;
-    const ErrorPtr error(wasmtime_instance_pre_instantiate(impl_->instance_pre.get(), context,
-                                                           &instance, &raw_trap));
+    const ErrorPtr error(
+        wasmtime_instance_pre_instantiate(impl.instance_pre.get(), context, &instance, &raw_trap));
     const TrapPtr trap(raw_trap);
     if (error || trap) {
       Failure failure = Classify(state, error.get(), trap.get(), context, nullptr, request.limits);
@@ -279,12 +291,18 @@ RunResult Module::Run(const RunRequest& request) const {
     return fail(std::move(failure), in_initializer);
   };
 
-  const InitializerKind initializer = info_.initializer;
+  const InitializerKind initializer = info.initializer;
   if (initializer != InitializerKind::kNone) {
     if (auto failed = call(InitializerName(initializer), true)) return std::move(*failed);
   }
+  if (after_initializer != nullptr) (*after_initializer)(context, instance, state);
   mark(result.phases.initialize);
-  if (auto failed = call(request.export_name, false)) return std::move(*failed);
+  if (!initializer_only) {
+    // The input is the function's: the initializer reads an empty stdin, as
+    // it does when the host initializes a module once for many calls.
+    state.input = request.input;
+    if (auto failed = call(request.export_name, false)) return std::move(*failed);
+  }
   mark(result.phases.call);
   result.memory_bytes = MemorySize(context, &instance);
   if (state.out.overflowed() || state.err.overflowed()) {

@@ -22,6 +22,10 @@ struct RunRequest {
   std::string program_name;                              // argv[0] as the module sees it
   std::vector<std::pair<std::string, std::string>> env;  // the whole environment
   std::string export_name;  // nullary function to call after the initializer
+  // Standard input: what the function reads from fd 0 before end of file (the
+  // ABI v2 call document). The initializer reads an empty stdin. Empty for ABI
+  // v1 calls, whose stdin is always empty.
+  std::string input;
   Limits limits;
 };
 

@@ -1,5 +1,5 @@
 // Shared by the host functions that replace parts of Wasmtime's WASI preview 1
-// (wasi_poll.cc, wasi_output.cc): ABI constants, guest memory access, and
+// (wasi_poll.cc, wasi_output.cc, wasi_clock.cc): ABI constants, guest memory access, and
 // defining a function in the linker. Internal to src/wasm/.
 #pragma once
 
@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <initializer_list>
 #include <string_view>
 
 #include "util/result.h"
@@ -56,6 +57,10 @@ inline wasm_trap_t* ReturnErrno(wasmtime_val_t* results, std::uint16_t error) {
 // Defines wasi_snapshot_preview1.<name> as a function of `i32_params` i32
 // parameters returning an i32 errno, shadowing Wasmtime's.
 Status DefineErrnoFunction(wasmtime_linker_t* linker, std::string_view name, int i32_params,
+                           wasmtime_func_callback_t callback);
+// The same with parameters of the given kinds (WASM_I32, WASM_I64, ...).
+Status DefineErrnoFunction(wasmtime_linker_t* linker, std::string_view name,
+                           std::initializer_list<wasm_valkind_t> params,
                            wasmtime_func_callback_t callback);
 
 }  // namespace discoblocks::wasm::wasi

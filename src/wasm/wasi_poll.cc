@@ -4,13 +4,13 @@
 #include <chrono>
 #include <cstdint>
 #include <cstring>
-#include <optional>
 #include <string_view>
 #include <thread>
 #include <vector>
 
 #include "wasm/call_state.h"
 #include "wasm/wasi_abi.h"
+#include "wasm/wasi_clock.h"
 
 namespace discoblocks::wasm {
 namespace {
@@ -19,7 +19,6 @@ using Clock = std::chrono::steady_clock;
 
 using wasi::kErrnoBadf;
 using wasi::kErrnoInval;
-using wasi::kErrnoNotsup;
 using wasi::kErrnoSuccess;
 using wasi::Load;
 using wasi::Store;
@@ -28,8 +27,6 @@ using wasi::Store;
 constexpr std::uint8_t kEventClock = 0;
 constexpr std::uint8_t kEventFdRead = 1;
 constexpr std::uint8_t kEventFdWrite = 2;
-constexpr std::uint32_t kClockRealtime = 0;
-constexpr std::uint32_t kClockMonotonic = 1;
 constexpr std::uint16_t kSubscriptionClockAbstime = 1;
 constexpr std::size_t kSubscriptionSize = 48;
 constexpr std::size_t kEventSize = 32;
@@ -46,11 +43,9 @@ struct PendingClock {
   Clock::time_point wake_at;
 };
 
-// Converts a clock subscription into the steady-clock instant it fires at, or an
-// errno when the clock cannot be waited on.
-std::optional<Clock::time_point> WakeTime(std::uint32_t clock_id, std::uint64_t timeout_ns,
-                                          std::uint16_t flags, Clock::time_point now,
-                                          std::uint16_t* error) {
+// Converts a clock subscription into the steady-clock instant it fires at.
+Clock::time_point WakeTime(const CallState& state, std::uint32_t clock_id, std::uint64_t timeout_ns,
+                           std::uint16_t flags, Clock::time_point now) {
   const auto timeout = std::chrono::nanoseconds(
       static_cast<std::int64_t>(std::min<std::uint64_t>(timeout_ns, INT64_MAX / 2)));
   if ((flags & kSubscriptionClockAbstime) == 0) return now + timeout;
@@ -58,10 +53,10 @@ std::optional<Clock::time_point> WakeTime(std::uint32_t clock_id, std::uint64_t 
     const auto realtime_now = std::chrono::system_clock::now().time_since_epoch();
     return now + std::max(std::chrono::nanoseconds(0), timeout - realtime_now);
   }
-  // An absolute monotonic time is relative to the WASI implementation's own
-  // monotonic origin, which the host cannot see; no known driver toolchain uses it.
-  *error = kErrnoNotsup;
-  return std::nullopt;
+  // An absolute monotonic time is on the clock clock_time_get reads
+  // (wasi_clock.h): monotonic_base_ns at the call's start.
+  const auto since_start = timeout - std::chrono::nanoseconds(state.monotonic_base_ns);
+  return state.started + std::max(std::chrono::nanoseconds(0), since_start);
 }
 
 wasm_trap_t* PollOneoff(void* /*env*/, wasmtime_caller_t* caller, const wasmtime_val_t* args,
@@ -100,23 +95,20 @@ wasm_trap_t* PollOneoff(void* /*env*/, wasmtime_caller_t* caller, const wasmtime
           ready.push_back(event);
           break;
         }
-        const auto wake_at = WakeTime(clock_id, Load<std::uint64_t>(subscription + 24),
-                                      Load<std::uint16_t>(subscription + 40), now, &event.error);
-        if (wake_at) {
-          clocks.push_back({event.userdata, *wake_at});
-        } else {
-          ready.push_back(event);
-        }
+        clocks.push_back(
+            {event.userdata, WakeTime(*state, clock_id, Load<std::uint64_t>(subscription + 24),
+                                      Load<std::uint16_t>(subscription + 40), now)});
         break;
       }
       case kEventFdRead:
       case kEventFdWrite: {
-        // stdin is empty (at end of file at once); stdout and stderr always accept.
+        // stdin holds the rest of the call's input (then end of file); stdout and
+        // stderr always accept.
         const auto fd = Load<std::uint32_t>(subscription + 16);
         const bool readable = event.type == kEventFdRead && fd == 0;
         const bool writable = event.type == kEventFdWrite && (fd == 1 || fd == 2);
         if (!readable && !writable) event.error = kErrnoBadf;
-        event.nbytes = writable ? 64 * 1024 : 0;
+        event.nbytes = writable ? 64 * 1024 : readable ? state->input.size() - state->input_pos : 0;
         ready.push_back(event);
         break;
       }

@@ -5,7 +5,8 @@
 // sleeps no later than the call's deadline and then stops the call. The host
 // gives drivers no sockets, no files and an empty stdin, so only clock
 // subscriptions ever wait; descriptor subscriptions on stdin/stdout/stderr are
-// ready at once, others get EBADF.
+// ready at once, others get EBADF. An absolute monotonic time is read on the
+// clock of wasi_clock.h, the one clock_time_get returns.
 #pragma once
 
 #include <wasmtime.h>

@@ -255,6 +255,10 @@ TEST(CliTest, InspectShowsIdentityAndInterface) {
   const auto doc = nlohmann::json::parse(result.out);
   EXPECT_EQ(doc["state"], "loaded");
   EXPECT_EQ(doc["initializer"], "_initialize");
+  EXPECT_EQ(doc["abi"], 2) << "built with the Go SDK, which declares ABI v2";
+  EXPECT_EQ(doc["preinitialized"], true) << doc.dump(2);
+  EXPECT_FALSE(doc.contains("not_preinitialized")) << doc.dump(2);
+  for (const auto& e : doc["all_exports"]) EXPECT_NE(e["name"], "_initialize") << "a snapshot";
   EXPECT_EQ(doc["sha256"].get<std::string>().size(), 64U);
   EXPECT_GT(doc["size_bytes"].get<int>(), 0);
   EXPECT_GT(doc["compile_ms"].get<double>(), 0.0);
@@ -262,6 +266,25 @@ TEST(CliTest, InspectShowsIdentityAndInterface) {
   for (const auto& import : doc["imports"]) EXPECT_EQ(import["module"], "wasi_snapshot_preview1");
   EXPECT_EQ(doc["exports"].size(), 10U);  // the nine and the optional GetResizePolicy
   EXPECT_EQ(doc["limits"]["time_ms"], 2000);
+}
+
+TEST(CliTest, NoPreinitRunsTheInitializerAtEveryCall) {
+  const auto result =
+      RunDiscoblocks({"drivers", "inspect", "pd.csi.storage.gke.io", "--drivers-dir",
+                      DriversDir().string(), "--no-preinit", "-o", "json"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const auto doc = nlohmann::json::parse(result.out);
+  EXPECT_EQ(doc["preinitialized"], false) << doc.dump(2);
+  EXPECT_FALSE(doc.contains("preinit_ms")) << doc.dump(2);
+  EXPECT_EQ(doc["initializer"], "_initialize");
+  bool exports_initializer = false;
+  for (const auto& e : doc["all_exports"]) exports_initializer |= e["name"] == "_initialize";
+  EXPECT_TRUE(exports_initializer) << doc["all_exports"].dump();
+  const auto call = Call("pd.csi.storage.gke.io", "IsStorageClassValid",
+                         {"--no-preinit", "--storage-class",
+                          Fixture("storageclasses/gke-pd-balanced.yaml"), "-o", "json"});
+  EXPECT_EQ(call.exit_code, 0) << call.err;
+  EXPECT_EQ(nlohmann::json::parse(call.out)["outcome"], "valid") << call.out;
 }
 
 TEST(CliTest, ASecondStartTakesTheDriversFromTheModuleCache) {
@@ -350,7 +373,7 @@ TEST(Version, JsonNamesVersionCommitWasmtimeAndDriverAbi) {
       << doc;
   EXPECT_TRUE(std::regex_match(doc["wasmtime"].get<std::string>(), std::regex(R"(\d+\.\d+\.\d+)")))
       << doc;
-  EXPECT_EQ(doc["driver_abi_versions"], nlohmann::json::array({1}));
+  EXPECT_EQ(doc["driver_abi_versions"], nlohmann::json::array({1, 2}));
 }
 
 TEST(Version, FlagAndCommandPrintTheSameText) {

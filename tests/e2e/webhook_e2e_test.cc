@@ -400,6 +400,11 @@ TEST_F(WebhookEndToEnd, HealthAndMetrics) {
                          "outcome=\"valid\",provisioner=\"ebs.csi.aws.com\"}"),
             std::string::npos);
   EXPECT_NE(metrics.find("discoblocks_drivers{state=\"loaded\"} 3"), std::string::npos);
+  // The Go driver serves from its snapshot, as every bundled (v2) driver does.
+  EXPECT_NE(metrics.find("discoblocks_driver_info{abi=\"2\",preinitialized=\"true\","
+                         "provisioner=\"ebs.csi.aws.com\""),
+            std::string::npos)
+      << metrics;
 }
 
 }  // namespace

@@ -16,6 +16,8 @@ import hashlib
 import json
 import pathlib
 import struct
+import subprocess
+import tempfile
 
 import yaml
 
@@ -205,6 +207,65 @@ def http_seeds():
     ]
 
 
+def wasm_section(section_id, content):
+    return bytes([section_id]) + leb_u32(len(content)) + content
+
+
+def leb_u32(value):
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def wasm_module(*sections):
+    return b"\0asm\1\0\0\0" + b"".join(sections)
+
+
+def wasm_binary_seeds():
+    # Small modules only (the multi-MB Go drivers would slow every run): WAT
+    # modules the tests use, and hand-built ones with the parts those lack.
+    seeds = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in ["preinit_state", "scripted", "bad_writes", "nonzero_exit", "fragile"]:
+            out = pathlib.Path(tmp) / (name + ".wasm")
+            subprocess.run(["wat2wasm", str(ROOT / "tests" / "wasm" / "hostile" / (name + ".wat")),
+                            "-o", str(out)], check=True)
+            seeds.append(out.read_bytes())
+    memory = wasm_section(5, b"\x01\x01\x01\x04")
+    seeds += [
+        wasm_module(),
+        # Table, memory, mutable globals (i32, f32, v128), datacount, active and
+        # passive data, a start function and a name section.
+        wasm_module(
+            wasm_section(1, b"\x01\x60\x00\x00"),
+            wasm_section(3, b"\x01\x00"),
+            wasm_section(4, b"\x01\x70\x00\x02"),
+            memory,
+            wasm_section(6, b"\x03\x7f\x01\x41\x05\x0b\x7d\x01\x43\x00\x00\x80\x3f\x0b"
+                            b"\x7b\x01\xfd\x0c" + bytes(16) + b"\x0b"),
+            wasm_section(7, b"\x01\x0b_initialize\x00\x00"),
+            wasm_section(8, b"\x00"),
+            wasm_section(12, b"\x02"),
+            wasm_section(10, b"\x01\x02\x00\x0b"),
+            wasm_section(11, b"\x02\x00\x41\x10\x0b\x02hi\x01\x03abc"),
+            wasm_section(0, b"\x04name\x00\x01\x00")),
+        # Imports of every kind, memory64, an explicit table initializer.
+        wasm_module(
+            wasm_section(2, b"\x04\x01a\x01f\x00\x00\x01a\x01t\x01\x70\x00\x01"
+                            b"\x01a\x01g\x03\x7e\x01\x01a\x01m\x02\x05\x01\x02"),
+            wasm_section(4, b"\x01\x40\x00\x70\x00\x01\xd0\x70\x0b"),
+            wasm_section(5, b"\x01\x04\x01")),
+        # Memory only, data past the first page and a trailing custom section.
+        wasm_module(memory, wasm_section(11, b"\x01\x00\x41\x80\x80\x04\x0b\x01z"),
+                    wasm_section(0, b"\x09producers")),
+    ]
+    return seeds
+
+
 def main():
     write("quantity", quantity_seeds())
     write("document", document_seeds())
@@ -212,6 +273,7 @@ def main():
     write("interpret", interpret_seeds())
     write("kubeconfig", kubeconfig_seeds())
     write("http_server", http_seeds())
+    write("wasm_binary", wasm_binary_seeds())
 
 
 if __name__ == "__main__":

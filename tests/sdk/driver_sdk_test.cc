@@ -37,6 +37,30 @@ TEST(DriverSdkTest, MissingEmptyMalformedAndNonObjectInputsAreErrorsNamingTheVar
       << result.err;
 }
 
+// ABI v2: the call document gives a driver the same text the environment gave.
+TEST(DriverSdkTest, CallDocumentReadsLikeTheEnvironment) {
+  const Env env = Env::FromDocument(
+      R"( {"STORAGE_CLASS_JSON": {"allowVolumeExpansion": true, "a": [1, "}"]},
+           "PVC_NAME": "data \"q\" \u00e9", "VOLUME_ATTACHMENT_JSON": "", "GONE": null, "N": 12} )");
+  EXPECT_EQ(env.Get("STORAGE_CLASS_JSON"), R"({"a":[1,"}"],"allowVolumeExpansion":true})");
+  EXPECT_EQ(env.Get("PVC_NAME"), "data \"q\" \u00e9");
+  EXPECT_EQ(env.Get("VOLUME_ATTACHMENT_JSON"), "");
+  EXPECT_EQ(env.Get("N"), "12");
+  EXPECT_EQ(env.Get("GONE"), std::nullopt);
+  EXPECT_EQ(env.Get("NODE_JSON"), std::nullopt);
+  EXPECT_EQ(IsStorageClassValid(env, Echo), Bool(true, ""));
+  // The Env keeps its values when copied and the original is gone.
+  const Env copy = [] { return Env::FromDocument(R"({"PVC_NAME":"kept"})"); }();
+  EXPECT_EQ(copy.Get("PVC_NAME"), "kept");
+}
+
+TEST(DriverSdkTest, CallDocumentThatIsNotAnObjectFailsEveryInput) {
+  EXPECT_EQ(IsStorageClassValid(Env::FromDocument("[1]"), Echo),
+            Fail("the host's input is not a JSON object but array"));
+  EXPECT_EQ(IsStorageClassValid(Env::FromDocument(R"({"a":)"), Echo),
+            Fail("the host's input is not valid JSON"));
+}
+
 TEST(DriverSdkTest, FieldsAreAbsentPresentOrMismatched) {
   const auto parsed = ParseObject("X", R"({"a":{"s":"v","n":null,"b":true,"i":1,"arr":[]},"m":"x",
       "l":{"k":"v","n":2}})");

@@ -1,8 +1,10 @@
-// Package driver is the Go SDK for Discoblocks drivers (the driver contract, ABI
-// v1: docs/driver-abi.md).
+// Package driver is the Go SDK for Discoblocks drivers (the driver contract:
+// docs/driver-abi.md).
 //
-// A driver call gets its inputs from environment variables only and answers on
-// stdout, with reasons and errors on stderr. With this package a driver writes
+// A driver call gets its inputs as one JSON object on stdin (ABI v2, which
+// drivers built with this package declare by exporting discoblocks_abi_v2), or
+// from environment variables (ABI v1, with the build tag discoblocks_abi1), and
+// answers on stdout, with reasons and errors on stderr. With this package a driver writes
 // each ABI function as a pure function from typed inputs ([StorageClass], [Node],
 // [PersistentVolume], [VolumeAttachment]) to a [Result]; an adapter per ABI
 // function ([IsStorageClassValid], [GetPreMountCommand], ...) reads and decodes
@@ -71,7 +73,10 @@ func Fail(format string, args ...any) Result {
 	return Result{Stderr: fmt.Sprintf(format, args...)}
 }
 
-// Run computes f over the process environment and writes its result.
+// Run computes f over the call's inputs and writes its result. The inputs are
+// the call document on stdin (ABI v2), or the process environment when stdin is
+// empty: a host that knows only ABI v1 gives none, and drivers built with the
+// tag discoblocks_abi1 always read the environment.
 //
 // A panic in f would trap the module with a Go stack trace as the only message;
 // Run turns it into a plain error on stderr with nothing on stdout, the same
@@ -84,7 +89,12 @@ func Run(f func(Env) Result) {
 				r = Fail("driver failed: %v", p)
 			}
 		}()
-		r = f(os.LookupEnv)
+		env, err := callEnv()
+		if err != nil {
+			r = Fail("%v", err)
+			return
+		}
+		r = f(env)
 	}()
 	if r.Stderr != "" {
 		fmt.Fprint(os.Stderr, r.Stderr)

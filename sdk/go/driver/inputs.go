@@ -6,7 +6,8 @@ import (
 	"github.com/valyala/fastjson"
 )
 
-// The environment variables of ABI v1. PVC_NAMESACE is misspelled in the
+// The input names of the contract: ABI v1's environment variables, and the
+// member names of ABI v2's call document. PVC_NAMESACE is misspelled in the
 // original contract and must stay so.
 const (
 	StorageClassVar     = "STORAGE_CLASS_JSON"

@@ -1,9 +1,11 @@
-// Discoblocks driver SDK for C++ (header-only), ABI v1 (docs/driver-abi.md).
+// Discoblocks driver SDK for C++ (header-only), ABI v2 (docs/driver-abi.md).
 //
 // A driver is a WASI preview 1 reactor exporting nine functions (and, optionally,
-// GetResizePolicy). Each one gets its
-// inputs from environment variables and answers on stdout, with reasons and errors
-// on stderr. With this SDK a driver writes each function as a pure function from
+// GetResizePolicy). Each one gets its inputs as one JSON object on stdin (ABI
+// v2, which drivers built with this SDK declare by exporting discoblocks_abi_v2;
+// with -DDISCOBLOCKS_ABI_V1, from environment variables as in ABI v1) and
+// answers on stdout, with reasons and errors on stderr. With this SDK a driver
+// writes each function as a pure function from
 // typed inputs (StorageClass, Node, PersistentVolume, ...) to a Result, and
 // registers it with one macro per ABI function:
 //
@@ -31,6 +33,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -155,11 +158,64 @@ inline Result ResizePolicy(const ResizeLimits& limits) {
 // ---------------------------------------------------------------------------
 // Inputs
 
-// Where inputs come from: the process environment in a driver, a map in tests.
+// Where inputs come from: the call document on stdin (ABI v2) or the process
+// environment (ABI v1) in a driver, a map in tests.
 class Env {
  public:
   Env() = default;  // the process environment
   explicit Env(const std::map<std::string, std::string>* values) : values_(values) {}
+
+  // An Env over an ABI v2 call document: one JSON object whose member names are
+  // ABI v1's variable names. A driver reads the same text either way: an object
+  // or array member reads as its JSON text, a string member as the string, and
+  // null or an absent member is unset. A document that is not a JSON object
+  // makes every Required input fail with that reason.
+  static Env FromDocument(std::string_view document) {
+    Env env;
+    auto values = std::make_shared<std::map<std::string, std::string>>();
+    const Json parsed = Json::parse(document.begin(), document.end(), nullptr, false);
+    if (!parsed.is_object()) {
+      env.input_error_ =
+          parsed.is_discarded()
+              ? "the host's input is not valid JSON"
+              : std::string("the host's input is not a JSON object but ") + parsed.type_name();
+    } else {
+      for (const auto& [name, value] : parsed.items()) {
+        if (value.is_null()) continue;
+        (*values)[name] = value.is_string()
+                              ? value.get_ref<const std::string&>()
+                              : value.dump(-1, ' ', false, Json::error_handler_t::replace);
+      }
+    }
+    env.owned_ = values;
+    env.values_ = values.get();
+    return env;
+  }
+
+  // The inputs of the running call: the document on stdin, or the process
+  // environment when stdin is empty (a host that knows only ABI v1) or the
+  // driver is built with DISCOBLOCKS_ABI_V1. On the host (tests, tools) it is
+  // the environment: tests pass documents through FromDocument.
+  static Env FromCallInput() {
+#if defined(DISCOBLOCKS_ABI_V1) || !defined(__wasm__)
+    return Env{};
+#else
+    std::string input;
+    char chunk[16384];
+    for (;;) {
+      const ssize_t n = read(0, chunk, sizeof chunk);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        Env env;
+        env.input_error_ = "cannot read the host's input";
+        return env;
+      }
+      if (n == 0) break;
+      input.append(chunk, static_cast<std::size_t>(n));
+    }
+    return input.empty() ? Env{} : FromDocument(input);
+#endif
+  }
 
   std::optional<std::string_view> Get(const char* name) const {
     if (values_ != nullptr) {
@@ -174,6 +230,7 @@ class Env {
 
   // A variable that must be set and not empty.
   Decoded<std::string_view> Required(const char* name) const {
+    if (input_error_) return Decoded<std::string_view>::Error(*input_error_);
     const auto value = Get(name);
     if (!value) return Decoded<std::string_view>::Error(std::string(name) + " is not set");
     if (value->empty()) return Decoded<std::string_view>::Error(std::string(name) + " is empty");
@@ -191,6 +248,8 @@ class Env {
 
  private:
   const std::map<std::string, std::string>* values_ = nullptr;
+  std::shared_ptr<const std::map<std::string, std::string>> owned_;  // FromDocument's
+  std::optional<std::string> input_error_;
 };
 
 // The inputs of GetPreMountCommand and GetPreResizeCommand. The attachment is
@@ -352,6 +411,13 @@ inline void Emit(const Result& result) {
 //   DISCOBLOCKS_WAIT_FOR_VOLUME_ATTACHMENT_META(Result())
 //   DISCOBLOCKS_GET_RESIZE_POLICY(Result(const StorageClass&))   (optional)
 // On the host (tests) the export becomes a plain extern "C" function.
+#if defined(__wasm__) && !defined(DISCOBLOCKS_ABI_V1)
+// Declares ABI v2 to the host, which looks for an export of this name and never
+// calls it. Weak, so that the header can be included by several sources.
+extern "C" __attribute__((weak, used, export_name("discoblocks_abi_v2"))) void
+discoblocks_abi_v2() {}
+#endif
+
 #if defined(__wasm__)
 #define DISCOBLOCKS_DRIVER_EXPORT_(abi_name) \
   extern "C" __attribute__((export_name(#abi_name))) void discoblocks_export_##abi_name()
@@ -359,10 +425,10 @@ inline void Emit(const Result& result) {
 #define DISCOBLOCKS_DRIVER_EXPORT_(abi_name) extern "C" void discoblocks_export_##abi_name()
 #endif
 
-#define DISCOBLOCKS_DRIVER_FUNCTION_(abi_name, ...)                                  \
-  DISCOBLOCKS_DRIVER_EXPORT_(abi_name) {                                             \
-    ::discoblocks::driver::Emit(                                                     \
-        ::discoblocks::driver::abi_name(::discoblocks::driver::Env{}, __VA_ARGS__)); \
+#define DISCOBLOCKS_DRIVER_FUNCTION_(abi_name, ...)                 \
+  DISCOBLOCKS_DRIVER_EXPORT_(abi_name) {                            \
+    ::discoblocks::driver::Emit(::discoblocks::driver::abi_name(    \
+        ::discoblocks::driver::Env::FromCallInput(), __VA_ARGS__)); \
   }
 
 #define DISCOBLOCKS_IS_STORAGE_CLASS_VALID(...) \
