@@ -2,6 +2,8 @@
 // result builders, and the outcome rules the adapters apply.
 #include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -42,7 +44,7 @@ TEST(DriverSdkTest, CallDocumentReadsLikeTheEnvironment) {
   const Env env = Env::FromDocument(
       R"( {"STORAGE_CLASS_JSON": {"allowVolumeExpansion": true, "a": [1, "}"]},
            "PVC_NAME": "data \"q\" \u00e9", "VOLUME_ATTACHMENT_JSON": "", "GONE": null, "N": 12} )");
-  EXPECT_EQ(env.Get("STORAGE_CLASS_JSON"), R"({"a":[1,"}"],"allowVolumeExpansion":true})");
+  EXPECT_EQ(env.Get("STORAGE_CLASS_JSON"), R"({"allowVolumeExpansion": true, "a": [1, "}"]})");
   EXPECT_EQ(env.Get("PVC_NAME"), "data \"q\" \u00e9");
   EXPECT_EQ(env.Get("VOLUME_ATTACHMENT_JSON"), "");
   EXPECT_EQ(env.Get("N"), "12");
@@ -54,10 +56,58 @@ TEST(DriverSdkTest, CallDocumentReadsLikeTheEnvironment) {
   EXPECT_EQ(copy.Get("PVC_NAME"), "kept");
 }
 
+// Objects and arrays are read as their exact span of the document, whatever
+// ends them: a nested value, a number (which the parser reads one character
+// past), a string holding brackets, or nothing.
+TEST(DriverSdkTest, CallDocumentMembersAreTheirExactText) {
+  const std::vector<std::string> values = {"{}",
+                                           "[]",
+                                           "[1]",
+                                           R"({"n":1})",
+                                           R"({"n":-1.5e3 })",
+                                           R"({"a":{"b":[{}, [], 7]}})",
+                                           R"(["]", "}\"", "\\"])",
+                                           R"({"k" : true,"l":null})",
+                                           "[[[[[[1]]]]]]"};
+  for (const std::string& value : values) {
+    const Env env = Env::FromDocument(R"({"A":)" + value + R"(,"B":)" + value + "}");
+    EXPECT_EQ(env.Get("A"), value);
+    EXPECT_EQ(env.Get("B"), value);
+    const Env last = Env::FromDocument("{\n\"A\" :\t" + value + "\n}");
+    EXPECT_EQ(last.Get("A"), value);
+  }
+  // Other values read as their JSON text; of several members of one name the
+  // first that is set counts, as in the Go SDK.
+  const Env env = Env::FromDocument(
+      R"({"I":-3,"U":18446744073709551615,"F":1.50,"T":true,"D":"x","D":"y","N":null,"N":"z","N":"w"})");
+  EXPECT_EQ(env.Get("I"), "-3");
+  EXPECT_EQ(env.Get("U"), "18446744073709551615");
+  EXPECT_EQ(env.Get("F"), "1.5");
+  EXPECT_EQ(env.Get("T"), "true");
+  EXPECT_EQ(env.Get("D"), "x");
+  EXPECT_EQ(env.Get("N"), "z");
+  EXPECT_EQ(Env::FromDocument(R"({"A":{"x":1},"A":[2]})").Get("A"), R"({"x":1})");
+}
+
 TEST(DriverSdkTest, CallDocumentThatIsNotAnObjectFailsEveryInput) {
   EXPECT_EQ(IsStorageClassValid(Env::FromDocument("[1]"), Echo),
             Fail("the host's input is not a JSON object but array"));
   EXPECT_EQ(IsStorageClassValid(Env::FromDocument(R"({"a":)"), Echo),
+            Fail("the host's input is not valid JSON"));
+  for (const auto& [document, type] : std::vector<std::pair<std::string, std::string>>{
+           {"null", "null"},
+           {"7", "number"},
+           {R"("s")", "string"},
+           {"false", "boolean"},
+           {R"([{"STORAGE_CLASS_JSON":{}}])", "array"}}) {
+    const Env env = Env::FromDocument(document);
+    EXPECT_EQ(IsStorageClassValid(env, Echo),
+              Fail("the host's input is not a JSON object but " + type));
+    EXPECT_EQ(env.Get("STORAGE_CLASS_JSON"), std::nullopt) << document;
+  }
+  EXPECT_EQ(IsStorageClassValid(Env::FromDocument("{\"a\":\"\xff\"}"), Echo),
+            Fail("the host's input is not valid JSON"));
+  EXPECT_EQ(IsStorageClassValid(Env::FromDocument("{} {}"), Echo),
             Fail("the host's input is not valid JSON"));
 }
 

@@ -31,12 +31,15 @@
 #define DISCOBLOCKS_DRIVER_H
 
 #include <cerrno>
+#include <cstddef>
 #include <cstdlib>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -158,6 +161,150 @@ inline Result ResizePolicy(const ResizeLimits& limits) {
 // ---------------------------------------------------------------------------
 // Inputs
 
+namespace detail {
+
+// Reads an ABI v2 call document's top-level members in one pass of nlohmann's
+// SAX parser, without building a tree: a member that is an object or an array
+// is kept as its span of the document (the text ABI v1 gave in the environment)
+// instead of being parsed into a tree and printed back out. The typed decoding
+// still reads that span a second time. The spans come from where the parser
+// has read to: it reads one character at a time and reports an object or array
+// right after reading its '{' or '[', and its end right after reading its '}'
+// or ']' (tests/sdk/driver_sdk_test.cc holds it to that).
+class CallDocumentReader : public nlohmann::json_sax<Json> {
+ public:
+  CallDocumentReader(std::string_view document, std::map<std::string, std::string>* values)
+      : document_(document), values_(values) {}
+
+  // False when the document is not a JSON object; error() says why.
+  bool Read() {
+    read_to_ = document_.data();
+    const bool parsed =
+        Json::sax_parse(Cursor{document_.data(), &read_to_},
+                        Cursor{document_.data() + document_.size(), &read_to_}, this);
+    if (!parsed) {
+      error_ = "the host's input is not valid JSON";
+    } else if (top_type_ != nullptr) {
+      error_ = std::string("the host's input is not a JSON object but ") + top_type_;
+    }
+    if (!error_.empty()) values_->clear();
+    return error_.empty();
+  }
+  const std::string& error() const { return error_; }
+
+  bool null() override { return Scalar(Json::value_t::null, nullptr); }
+  bool boolean(bool val) override { return Scalar(Json::value_t::boolean, val ? "true" : "false"); }
+  // A number's text is made only for a member's value (nested ones are the
+  // typed decoding's business).
+  bool number_integer(number_integer_t val) override {
+    return depth_ > 1 || Scalar(Json::value_t::number_integer, Json(val).dump());
+  }
+  bool number_unsigned(number_unsigned_t val) override {
+    return depth_ > 1 || Scalar(Json::value_t::number_unsigned, Json(val).dump());
+  }
+  bool number_float(number_float_t val, const string_t& /*s*/) override {
+    return depth_ > 1 || Scalar(Json::value_t::number_float, Json(val).dump());
+  }
+  bool string(string_t& val) override { return Scalar(Json::value_t::string, std::move(val)); }
+  bool binary(binary_t& /*val*/) override { return Scalar(Json::value_t::binary, nullptr); }
+  bool start_object(std::size_t /*elements*/) override { return Open(Json::value_t::object); }
+  bool start_array(std::size_t /*elements*/) override { return Open(Json::value_t::array); }
+  bool end_object() override { return Close(); }
+  bool end_array() override { return Close(); }
+  bool key(string_t& val) override {
+    if (depth_ == 1) key_ = std::move(val);
+    return true;
+  }
+  bool parse_error(std::size_t /*position*/, const std::string& /*last_token*/,
+                   const nlohmann::detail::exception& /*ex*/) override {
+    return false;
+  }
+
+ private:
+  // The document's characters, telling the reader how far the parser has read.
+  struct Cursor {
+    using iterator_category = std::input_iterator_tag;
+    using value_type = char;
+    using difference_type = std::ptrdiff_t;
+    using pointer = const char*;
+    using reference = const char&;
+
+    const char* at;
+    const char** read_to;
+
+    reference operator*() const { return *at; }
+    Cursor& operator++() {
+      *read_to = ++at;
+      return *this;
+    }
+    Cursor operator++(int) {
+      Cursor before = *this;
+      ++*this;
+      return before;
+    }
+    bool operator==(const Cursor& other) const { return at == other.at; }
+    bool operator!=(const Cursor& other) const { return at != other.at; }
+  };
+
+  static const char* TypeName(Json::value_t type) {
+    switch (type) {
+      case Json::value_t::null:
+        return "null";
+      case Json::value_t::object:
+        return "object";
+      case Json::value_t::array:
+        return "array";
+      case Json::value_t::string:
+        return "string";
+      case Json::value_t::boolean:
+        return "boolean";
+      case Json::value_t::binary:
+        return "binary";
+      default:
+        return "number";
+    }
+  }
+
+  // A value that is not an object or array: a member's value at depth 1, the
+  // whole document at depth 0 (which is then not an object).
+  template <class Text>
+  bool Scalar(Json::value_t type, Text&& text) {
+    if (depth_ == 0) {
+      top_type_ = TypeName(type);
+    } else if (depth_ == 1) {
+      // null, or a value no input can be, leaves the member unset.
+      if constexpr (!std::is_same_v<std::decay_t<Text>, std::nullptr_t>) {
+        values_->try_emplace(key_, std::forward<Text>(text));
+      }
+    }
+    return true;
+  }
+
+  bool Open(Json::value_t type) {
+    if (depth_ == 0 && type != Json::value_t::object) top_type_ = TypeName(type);
+    if (depth_ == 1) opened_at_ = read_to_ - 1;
+    ++depth_;
+    return true;
+  }
+
+  bool Close() {
+    --depth_;
+    if (depth_ == 1) values_->try_emplace(key_, opened_at_, read_to_);
+    return true;
+  }
+
+  std::string_view document_;
+  std::map<std::string, std::string>* values_;
+  const char* read_to_ = nullptr;    // just past the last character read
+  const char* opened_at_ = nullptr;  // the '{' or '[' of the member being read
+  std::size_t depth_ = 0;
+  std::string key_;
+  const char* top_type_ = nullptr;  // set when the document is not an object
+  std::string error_;
+};
+
+}  // namespace detail
+
 // Where inputs come from: the call document on stdin (ABI v2) or the process
 // environment (ABI v1) in a driver, a map in tests.
 class Env {
@@ -167,26 +314,17 @@ class Env {
 
   // An Env over an ABI v2 call document: one JSON object whose member names are
   // ABI v1's variable names. A driver reads the same text either way: an object
-  // or array member reads as its JSON text, a string member as the string, and
-  // null or an absent member is unset. A document that is not a JSON object
-  // makes every Required input fail with that reason.
+  // or array member reads as its JSON text, exactly as the host wrote it, a
+  // string member as the string, another value as its JSON text, and null or an
+  // absent member is unset; of several members of one name the first that is
+  // set counts, as in the Go SDK (the host never writes two). A
+  // document that is not a JSON object makes every Required input fail with
+  // that reason.
   static Env FromDocument(std::string_view document) {
     Env env;
     auto values = std::make_shared<std::map<std::string, std::string>>();
-    const Json parsed = Json::parse(document.begin(), document.end(), nullptr, false);
-    if (!parsed.is_object()) {
-      env.input_error_ =
-          parsed.is_discarded()
-              ? "the host's input is not valid JSON"
-              : std::string("the host's input is not a JSON object but ") + parsed.type_name();
-    } else {
-      for (const auto& [name, value] : parsed.items()) {
-        if (value.is_null()) continue;
-        (*values)[name] = value.is_string()
-                              ? value.get_ref<const std::string&>()
-                              : value.dump(-1, ' ', false, Json::error_handler_t::replace);
-      }
-    }
+    detail::CallDocumentReader reader(document, values.get());
+    if (!reader.Read()) env.input_error_ = reader.error();
     env.owned_ = values;
     env.values_ = values.get();
     return env;
