@@ -15,10 +15,12 @@ enum class SectionId : std::uint8_t;  // wasm_binary.h
 // A bounds-checked cursor over [offset, end) of `bytes`. The first failure is
 // kept (with its offset and context) and every later read then fails too and
 // returns 0 or empty, so a parse loop needs to check ok() once per iteration,
-// not after every read.
+// not after every read. `bytes` must outlive the Reader.
 class Reader {
  public:
   Reader(std::string_view bytes, std::size_t offset, std::size_t end, std::string context);
+  // A temporary string would be gone before the first read.
+  Reader(std::string&& bytes, std::size_t offset, std::size_t end, std::string context) = delete;
 
   std::uint8_t Byte();
   [[nodiscard]] int Peek() const;  // the next byte without consuming it; -1 at the end
