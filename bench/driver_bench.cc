@@ -4,6 +4,9 @@
 // pre-initialized snapshot ("v2-snapshot"). Side by side, for IsStorageClassValid,
 // the same v2 binaries with the initializer run at every call ("v2",
 // --no-preinit) and the ABI v1 builds of ebs and pd (build/drivers-v1, "v1").
+// With DISCOBLOCKS_BENCH_WIZER_DRIVERS=<dir> (made by bench/wizer-snapshots.sh),
+// the same drivers snapshotted by Wizer instead of our PreInitialize
+// ("v2-wizer"), for the evaluation in docs/performance.md.
 // - Call/<mode>/<provisioner>/<function>: one call end to end (fresh store and
 //   instance, initializer unless from a snapshot, function, outcome). Counters:
 //   p50_us and p99_us over every call of the run; where the time went (setup_us:
@@ -80,8 +83,24 @@ std::shared_ptr<wasm::Engine> Engine() {
   return engine;
 }
 
-enum class Mode { kSnapshot, kV2, kV1 };
-constexpr std::array<Mode, 3> kModes{Mode::kSnapshot, Mode::kV2, Mode::kV1};
+enum class Mode { kSnapshot, kV2, kV1, kWizer };
+constexpr std::array<Mode, 4> kModes{Mode::kSnapshot, Mode::kV2, Mode::kV1, Mode::kWizer};
+
+// Where a mode's drivers are; empty for the Wizer mode unless asked for.
+std::filesystem::path DriversDirectory(Mode mode) {
+  switch (mode) {
+    case Mode::kV1:
+      return std::filesystem::path(kDriversDir).parent_path() / "drivers-v1";
+    case Mode::kWizer: {
+      const char* directory = std::getenv("DISCOBLOCKS_BENCH_WIZER_DRIVERS");
+      return directory == nullptr ? std::filesystem::path() : std::filesystem::path(directory);
+    }
+    case Mode::kSnapshot:
+    case Mode::kV2:
+      break;
+  }
+  return kDriversDir;
+}
 
 std::string ModeName(Mode mode) {
   switch (mode) {
@@ -91,6 +110,8 @@ std::string ModeName(Mode mode) {
       return "v2";
     case Mode::kV1:
       return "v1";
+    case Mode::kWizer:
+      return "v2-wizer";
   }
   return "?";
 }
@@ -101,9 +122,9 @@ const drivers::Registry& Registry(Mode mode) {
   std::call_once(once, [] {
     for (Mode each : kModes) {
       drivers::RegistryOptions options;
-      options.directory = each == Mode::kV1
-                              ? std::filesystem::path(kDriversDir).parent_path() / "drivers-v1"
-                              : std::filesystem::path(kDriversDir);
+      options.directory = DriversDirectory(each);
+      if (options.directory.empty()) continue;
+      // A Wizer snapshot has no initializer left: it runs as it is.
       options.preinitialize = each == Mode::kSnapshot;
       registries[static_cast<std::size_t>(each)] = drivers::Registry::Load(Engine(), options);
     }
@@ -242,6 +263,7 @@ void RegisterAll() {
       ->Iterations(1);
   const int cores = static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
   for (Mode mode : kModes) {
+    if (DriversDirectory(mode).empty()) continue;
     for (const auto& entry : Registry(mode).Entries()) {
       if (!entry.driver) continue;
       const std::string name = ModeName(mode) + "/" + entry.provisioner;
