@@ -70,7 +70,9 @@ TEST(DriverSdkTest, CallDocumentMembersAreTheirExactText) {
                                            R"({"k" : true,"l":null})",
                                            "[[[[[[1]]]]]]"};
   for (const std::string& value : values) {
-    const Env env = Env::FromDocument(R"({"A":)" + value + R"(,"B":)" + value + "}");
+    std::string twice = R"({"A":)";
+    twice.append(value).append(R"(,"B":)").append(value).append("}");
+    const Env env = Env::FromDocument(twice);
     EXPECT_EQ(env.Get("A"), value);
     EXPECT_EQ(env.Get("B"), value);
     const Env last = Env::FromDocument("{\n\"A\" :\t" + value + "\n}");
