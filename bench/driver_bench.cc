@@ -92,6 +92,7 @@ std::filesystem::path DriversDirectory(Mode mode) {
     case Mode::kV1:
       return std::filesystem::path(kDriversDir).parent_path() / "drivers-v1";
     case Mode::kWizer: {
+      // NOLINTNEXTLINE(concurrency-mt-unsafe): read before any benchmark thread starts
       const char* directory = std::getenv("DISCOBLOCKS_BENCH_WIZER_DRIVERS");
       return directory == nullptr ? std::filesystem::path() : std::filesystem::path(directory);
     }
