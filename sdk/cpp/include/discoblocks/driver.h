@@ -246,24 +246,9 @@ class CallDocumentReader : public nlohmann::json_sax<Json> {
     bool operator!=(const Cursor& other) const { return at != other.at; }
   };
 
-  static const char* TypeName(Json::value_t type) {
-    switch (type) {
-      case Json::value_t::null:
-        return "null";
-      case Json::value_t::object:
-        return "object";
-      case Json::value_t::array:
-        return "array";
-      case Json::value_t::string:
-        return "string";
-      case Json::value_t::boolean:
-        return "boolean";
-      case Json::value_t::binary:
-        return "binary";
-      default:
-        return "number";
-    }
-  }
+  // nlohmann's name of a JSON type ("number" for every kind of number); the
+  // names are string literals, so they outlive the value asked.
+  static const char* TypeName(Json::value_t type) { return Json(type).type_name(); }
 
   // A value that is not an object or array: a member's value at depth 1, the
   // whole document at depth 0 (which is then not an object).
